@@ -1,0 +1,157 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { subjectPrefix, type EnvironmentConfig } from './config.js';
+import { GITHUB_OIDC_HOST, GitHubOidcRole, STS_AUDIENCE } from './constructs/github-oidc-role.js';
+import {
+  cloudFormationExecutionStatements,
+  permissionsBoundaryStatements,
+  portForwardingStatements,
+  type PolicyScope,
+} from './iam-policies.js';
+import { resourceNames } from './names.js';
+import { acknowledgeWildcards } from './nag.js';
+
+export interface GitHubOidcStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+}
+
+/** The CDK bootstrap roles (default synthesizer) the deploy role may assume, and nothing else. */
+const BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
+
+/**
+ * The trust between GitHub Actions and one environment's account, deployed once by an
+ * administrator (never by the deploy workflow): the OIDC provider, the pull-request, deploy and
+ * operator roles, the developers' port-forwarding policy, and the guardrails the CDK bootstrap
+ * uses instead of AdministratorAccess (execution policy and permissions boundary).
+ */
+export class GitHubOidcStack extends Stack {
+  readonly pullRequestRole: iam.Role;
+  readonly deployRole: iam.Role;
+  readonly operatorRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: GitHubOidcStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const names = resourceNames(config);
+    const { github } = config;
+
+    const providerArn =
+      github.existingOidcProviderArn ??
+      new iam.OidcProviderNative(this, 'GitHubProvider', {
+        url: `https://${GITHUB_OIDC_HOST}`,
+        clientIds: [STS_AUDIENCE],
+      }).oidcProviderArn;
+
+    const policyScope: PolicyScope = {
+      account: this.account,
+      region: this.region,
+      partition: this.partition,
+      clusterName: names.cluster,
+      workloadStackNames: [names.networkStack, names.serviceStack],
+      boundaryPolicyName: names.permissionsBoundary,
+      executionPolicyName: names.cloudFormationExecutionPolicy,
+      bootstrapQualifier: config.bootstrapQualifier,
+    };
+    const bootstrapRoleArn = (kind: string): string =>
+      `arn:${this.partition}:iam::${this.account}:role/cdk-${config.bootstrapQualifier}-${kind}-role-${this.account}-${this.region}`;
+
+    const boundary = new iam.ManagedPolicy(this, 'WorkloadBoundary', {
+      managedPolicyName: names.permissionsBoundary,
+      description: 'Permissions boundary of every role the network and service stacks create',
+      statements: permissionsBoundaryStatements(),
+    });
+    const executionPolicy = new iam.ManagedPolicy(this, 'CloudFormationExecutionPolicy', {
+      managedPolicyName: names.cloudFormationExecutionPolicy,
+      description: 'What CloudFormation may do when deploying this environment (cdk bootstrap --cloudformation-execution-policies)',
+      statements: cloudFormationExecutionStatements(policyScope),
+    });
+
+    const prefix = subjectPrefix(github);
+    const mainBranch = `${prefix}:ref:refs/heads/${github.mainBranch}`;
+    const deployEnvironment = `${prefix}:environment:${github.deployEnvironment}`;
+
+    const pullRequest = new GitHubOidcRole(this, 'PullRequest', {
+      roleName: names.pullRequestRole,
+      description: `Pull requests of ${github.owner}/${github.repo}: read-only template diff of ${config.name}`,
+      providerArn,
+      subjects: [`${prefix}:pull_request`],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'AssumeCdkLookupRoleOnly',
+          actions: ['sts:AssumeRole', 'sts:TagSession'],
+          resources: [bootstrapRoleArn('lookup')],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadDeployedTemplates',
+          actions: ['cloudformation:GetTemplate', 'cloudformation:DescribeStacks', 'cloudformation:ListStackResources'],
+          resources: [names.networkStack, names.serviceStack].map(
+            (stack) => `arn:${this.partition}:cloudformation:${this.region}:${this.account}:stack/${stack}/*`,
+          ),
+        }),
+      ],
+    });
+    this.pullRequestRole = pullRequest.role;
+
+    this.deployRole = new GitHubOidcRole(this, 'Deploy', {
+      roleName: names.deployRole,
+      description: `Pushes to ${github.mainBranch} of ${github.owner}/${github.repo}: deploy ${config.name} through the CDK bootstrap roles`,
+      providerArn,
+      subjects: [mainBranch, deployEnvironment],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'AssumeCdkBootstrapRolesOnly',
+          actions: ['sts:AssumeRole', 'sts:TagSession'],
+          resources: BOOTSTRAP_ROLE_KINDS.map(bootstrapRoleArn),
+        }),
+      ],
+    }).role;
+
+    const operator = new GitHubOidcRole(this, 'Operator', {
+      roleName: names.operatorRole,
+      description: `Smoke tests of ${config.name} from ${github.owner}/${github.repo}: port forwarding only`,
+      providerArn,
+      subjects: [mainBranch, deployEnvironment],
+      statements: portForwardingStatements(policyScope),
+    });
+    this.operatorRole = operator.role;
+
+    const developerPolicy = new iam.ManagedPolicy(this, 'DeveloperPortForwardPolicy', {
+      managedPolicyName: names.developerPolicy,
+      description: `Attach to developers' SSO permission set: port-forward to the ${config.name} service, nothing else`,
+      statements: portForwardingStatements(policyScope),
+    });
+
+    acknowledgeWildcards(
+      pullRequest.policy,
+      'The stack ARNs end in the stack id CloudFormation generates; the wildcard stands for that id only.',
+    );
+    for (const forwarding of [operator.policy, developerPolicy]) {
+      acknowledgeWildcards(
+        forwarding,
+        'Tasks and services are scoped to this cluster (their ids are generated at run time); ecs:ListTasks has no resource type and is scoped by the ecs:cluster condition; sessions are scoped to those the caller started (session ids begin with the caller id).',
+      );
+    }
+    acknowledgeWildcards(
+      boundary,
+      'A permissions boundary is a ceiling, not a grant: the roles it caps scope their own resources. ecr:GetAuthorizationToken and the ssmmessages channel actions have no resource type.',
+    );
+    acknowledgeWildcards(
+      executionPolicy,
+      'CloudFormation creates VPCs, subnets, endpoints, clusters and task definitions whose ids do not exist before the deploy; those statements are limited to this region (aws:RequestedRegion) and to actions that cannot open an internet path. IAM and log-group rights are scoped to the names CloudFormation generates for this environment\'s stacks (<stack>-*), and role creation requires the permissions boundary.',
+    );
+
+    const outputs: Record<string, [string, string]> = {
+      GitHubOidcProviderArn: [providerArn, 'GitHub OIDC provider'],
+      PullRequestRoleArn: [this.pullRequestRole.roleArn, 'Repository variable AWS_PR_ROLE_ARN'],
+      DeployRoleArn: [this.deployRole.roleArn, 'Repository variable AWS_DEPLOY_ROLE_ARN'],
+      OperatorRoleArn: [this.operatorRole.roleArn, 'Repository variable AWS_OPERATOR_ROLE_ARN'],
+      DeveloperPolicyArn: [developerPolicy.managedPolicyArn, "Attach to developers' permission set"],
+      PermissionsBoundaryArn: [boundary.managedPolicyArn, 'Boundary of every workload role'],
+      CloudFormationExecutionPolicyArn: [executionPolicy.managedPolicyArn, 'Pass to cdk bootstrap --cloudformation-execution-policies'],
+    };
+    for (const [outputId, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, { value, description });
+    }
+  }
+}

@@ -1,0 +1,260 @@
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+
+/** What the policies below are scoped to: one environment's account, region and names. */
+export interface PolicyScope {
+  readonly account: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly clusterName: string;
+  /** Stack names whose generated resource names (roles, log groups) the execution policy may manage. */
+  readonly workloadStackNames: readonly string[];
+  readonly boundaryPolicyName: string;
+  readonly executionPolicyName: string;
+  readonly bootstrapQualifier: string;
+}
+
+/** The only documents a forwarding principal may start a session with: never a shell. */
+export const PORT_FORWARDING_DOCUMENTS = [
+  'AWS-StartPortForwardingSession',
+  'AWS-StartPortForwardingSessionToRemoteHost',
+] as const;
+
+const arn = (scope: PolicyScope, service: string, resource: string, region = scope.region, account = scope.account): string =>
+  `arn:${scope.partition}:${service}:${region}:${account}:${resource}`;
+
+/**
+ * Rights to find the service's running task and port-forward to it through SSM, for the smoke
+ * test's operator role and (as a managed policy) for human developers.
+ */
+export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatement[] {
+  const clusterArn = arn(scope, 'ecs', `cluster/${scope.clusterName}`);
+  const tasksArn = arn(scope, 'ecs', `task/${scope.clusterName}/*`);
+  return [
+    new iam.PolicyStatement({
+      sid: 'ListTasksOfThisCluster',
+      actions: ['ecs:ListTasks'],
+      resources: ['*'], // ListTasks is scoped by the ecs:cluster condition, not by resource
+      conditions: { ArnEquals: { 'ecs:cluster': clusterArn } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DescribeThisCluster',
+      actions: ['ecs:DescribeTasks', 'ecs:DescribeServices'],
+      resources: [tasksArn, arn(scope, 'ecs', `service/${scope.clusterName}/*`)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PortForwardToThisClusterOnly',
+      actions: ['ssm:StartSession'],
+      resources: [
+        tasksArn,
+        ...PORT_FORWARDING_DOCUMENTS.map((name) => arn(scope, 'ssm', `document/${name}`, scope.region, '')),
+      ],
+      // Without this, a StartSession that names no document would open the default shell.
+      conditions: { BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'EndOrResumeOwnSessions',
+      actions: ['ssm:TerminateSession', 'ssm:ResumeSession'],
+      resources: [
+        arn(scope, 'ssm', 'session/${aws:userid}-*'),
+        arn(scope, 'ssm', 'session/${aws:username}-*'),
+      ],
+    }),
+  ];
+}
+
+/**
+ * The ceiling of every role the workload stacks create: what a task, its image pull and its ECS
+ * Exec agent, and the VPC flow log delivery can ever need. Even a reviewed-in mistake cannot
+ * give a workload role more.
+ */
+export function permissionsBoundaryStatements(): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'PullImages',
+      actions: [
+        'ecr:GetAuthorizationToken',
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:GetDownloadUrlForLayer',
+        'ecr:BatchGetImage',
+        'ecr:BatchImportUpstreamImage',
+        'ecr:CreateRepository',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'WriteLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'EcsExecAgent',
+      actions: [
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      resources: ['*'],
+    }),
+  ];
+}
+
+/**
+ * The CloudFormation execution policy for `cdk bootstrap --cloudformation-execution-policies`,
+ * instead of AdministratorAccess: only the services the network and service stacks use, IAM only
+ * for roles that carry the permissions boundary, and nothing that opens a path to the internet
+ * (no internet or NAT gateway, no elastic IP, no route, no instance).
+ */
+export function cloudFormationExecutionStatements(scope: PolicyScope): iam.PolicyStatement[] {
+  const boundaryArn = `arn:${scope.partition}:iam::${scope.account}:policy/${scope.boundaryPolicyName}`;
+  const workloadRoles = scope.workloadStackNames.map(
+    (stack) => `arn:${scope.partition}:iam::${scope.account}:role/${stack}-*`,
+  );
+  const workloadLogGroups = scope.workloadStackNames.map((stack) => arn(scope, 'logs', `log-group:${stack}-*`));
+  const inRegion = { StringEquals: { 'aws:RequestedRegion': scope.region } };
+  return [
+    new iam.PolicyStatement({
+      sid: 'PrivateNetwork',
+      actions: [
+        'ec2:Describe*',
+        'ec2:CreateVpc',
+        'ec2:DeleteVpc',
+        'ec2:ModifyVpcAttribute',
+        'ec2:CreateSubnet',
+        'ec2:DeleteSubnet',
+        'ec2:ModifySubnetAttribute',
+        'ec2:CreateRouteTable',
+        'ec2:DeleteRouteTable',
+        'ec2:AssociateRouteTable',
+        'ec2:DisassociateRouteTable',
+        'ec2:CreateSecurityGroup',
+        'ec2:DeleteSecurityGroup',
+        'ec2:AuthorizeSecurityGroupIngress',
+        'ec2:AuthorizeSecurityGroupEgress',
+        'ec2:RevokeSecurityGroupIngress',
+        'ec2:RevokeSecurityGroupEgress',
+        'ec2:CreateVpcEndpoint',
+        'ec2:DeleteVpcEndpoints',
+        'ec2:ModifyVpcEndpoint',
+        'ec2:CreateFlowLogs',
+        'ec2:DeleteFlowLogs',
+        'ec2:CreateTags',
+        'ec2:DeleteTags',
+      ],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    new iam.PolicyStatement({
+      sid: 'FargateService',
+      actions: [
+        'ecs:CreateCluster',
+        'ecs:DeleteCluster',
+        'ecs:UpdateCluster',
+        'ecs:UpdateClusterSettings',
+        'ecs:PutClusterCapacityProviders',
+        'ecs:DescribeClusters',
+        'ecs:RegisterTaskDefinition',
+        'ecs:DeregisterTaskDefinition',
+        'ecs:DescribeTaskDefinition',
+        'ecs:CreateService',
+        'ecs:UpdateService',
+        'ecs:DeleteService',
+        'ecs:DescribeServices',
+        'ecs:TagResource',
+        'ecs:UntagResource',
+        'ecs:ListTagsForResource',
+        'ecr:CreatePullThroughCacheRule',
+        'ecr:DeletePullThroughCacheRule',
+        'ecr:DescribePullThroughCacheRules',
+        'ecr:UpdatePullThroughCacheRule',
+        'ecr:DescribeRepositories',
+        'logs:DescribeLogGroups',
+      ],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    new iam.PolicyStatement({
+      sid: 'WorkloadLogGroups',
+      actions: [
+        'logs:CreateLogGroup',
+        'logs:DeleteLogGroup',
+        'logs:PutRetentionPolicy',
+        'logs:DeleteRetentionPolicy',
+        'logs:TagResource',
+        'logs:UntagResource',
+        'logs:TagLogGroup',
+        'logs:ListTagsForResource',
+        'logs:ListTagsLogGroup',
+      ],
+      resources: workloadLogGroups,
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateBoundedRolesOnly',
+      actions: [
+        'iam:CreateRole',
+        'iam:PutRolePermissionsBoundary',
+        'iam:PutRolePolicy',
+        'iam:DeleteRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:DetachRolePolicy',
+      ],
+      resources: workloadRoles,
+      conditions: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageWorkloadRoles',
+      actions: [
+        'iam:GetRole',
+        'iam:GetRolePolicy',
+        'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies',
+        'iam:DeleteRole',
+        'iam:TagRole',
+        'iam:UntagRole',
+        'iam:UpdateRole',
+        'iam:UpdateRoleDescription',
+        'iam:UpdateAssumeRolePolicy',
+      ],
+      resources: workloadRoles,
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassWorkloadRolesToTheirServices',
+      actions: ['iam:PassRole'],
+      resources: workloadRoles,
+      conditions: { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'vpc-flow-logs.amazonaws.com'] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'EcsServiceLinkedRole',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [`arn:${scope.partition}:iam::${scope.account}:role/aws-service-role/ecs.amazonaws.com/*`],
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'ecs.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadBootstrapVersion',
+      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      resources: [arn(scope, 'ssm', `parameter/cdk-bootstrap/${scope.bootstrapQualifier}/version`)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverLoosenTheGuardrails',
+      effect: iam.Effect.DENY,
+      actions: [
+        'iam:DeleteRolePermissionsBoundary',
+        'iam:CreatePolicyVersion',
+        'iam:DeletePolicy',
+        'iam:DeletePolicyVersion',
+        'iam:SetDefaultPolicyVersion',
+      ],
+      resources: [
+        boundaryArn,
+        `arn:${scope.partition}:iam::${scope.account}:policy/${scope.executionPolicyName}`,
+        ...workloadRoles,
+      ],
+    }),
+  ];
+}
+
+/** The policy scope of the stack being synthesized, with CloudFormation pseudo parameters. */
+export function pseudoScope(fields: Omit<PolicyScope, 'account' | 'region' | 'partition'>): PolicyScope {
+  return { account: Aws.ACCOUNT_ID, region: Aws.REGION, partition: Aws.PARTITION, ...fields };
+}
