@@ -1,0 +1,118 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort, waitFor } from './ports.js';
+
+/** moto's fixed account id. */
+export const MOTO_ACCOUNT = '123456789012';
+
+/** A running moto server: the local AWS the tests and the rehearsal deploy into. */
+export interface LocalAws {
+  /** `http://localhost:<port>`: the host must be `localhost`, with 127.0.0.1 moto misreads S3 URLs. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly account: string;
+  readonly region: string;
+  /** Environment for an SDK client or the CDK CLI in a child process, pointed at this moto only. */
+  env(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** Forget every resource (POST /moto-api/reset). */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Variables that would point a child process at a real AWS account; never passed on. */
+const AMBIENT_AWS_VARIABLES = [
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+];
+
+/** Fails with the fix when python3 or moto is missing, instead of a spawn error later. */
+export function assertMotoInstalled(python = 'python3'): void {
+  const probe = spawnSync(python, ['-c', 'import moto.server, sys; print(__import__("moto").__version__)'], {
+    encoding: 'utf8',
+  });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      `The local AWS needs moto's server for ${python}, and ${python} -c 'import moto.server' failed ` +
+        `(${probe.error?.message ?? probe.stderr.trim().split('\n').pop()}). ` +
+        "Install it with: pip install 'moto[server]'",
+    );
+  }
+}
+
+/** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
+export async function startMoto(options: { region?: string; python?: string } = {}): Promise<LocalAws> {
+  const python = options.python ?? 'python3';
+  const region = options.region ?? 'ap-northeast-1';
+  assertMotoInstalled(python);
+  const port = await freePort();
+  const endpoint = `http://localhost:${port}`;
+  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  try {
+    await waitFor(`moto on ${endpoint}`, async () => {
+      if (child.exitCode !== null) throw new Error(`moto exited with ${child.exitCode}: ${stderr}`);
+      const response = await fetch(`${endpoint}/moto-api/data.json`);
+      return response.ok;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+
+  return {
+    endpoint,
+    port,
+    account: MOTO_ACCOUNT,
+    region,
+    env(extra = {}) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const name of AMBIENT_AWS_VARIABLES) delete env[name];
+      return {
+        ...env,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        CDK_DEFAULT_ACCOUNT: MOTO_ACCOUNT,
+        CDK_DEFAULT_REGION: region,
+        ...extra,
+      };
+    },
+    async reset() {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** SDK client configuration for a LocalAws (static test credentials, the moto endpoint). */
+export function motoClientConfig(aws: LocalAws): {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+} {
+  return { endpoint: aws.endpoint, region: aws.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+}
