@@ -1,7 +1,16 @@
-import { evaluate, gitHubWebIdentityRequest, globMatch, type PolicyDocument, type TrustRequest } from './helpers/trust-policy.js';
+import {
+  evaluate,
+  gitHubWebIdentityRequest,
+  globMatch,
+  type PolicyDocument,
+  type TrustRequest,
+} from './helpers/trust-policy.js';
 
 const PROVIDER = 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com';
-const trust = (condition: Record<string, Record<string, unknown>>, extra: Partial<PolicyDocument['Statement']> = {}): PolicyDocument => ({
+const trust = (
+  condition: Record<string, Record<string, unknown>>,
+  extra: Partial<PolicyDocument['Statement']> = {},
+): PolicyDocument => ({
   Statement: [
     {
       Effect: 'Allow',
@@ -12,22 +21,37 @@ const trust = (condition: Record<string, Record<string, unknown>>, extra: Partia
     },
   ],
 });
-const request = (sub: string, aud = 'sts.amazonaws.com'): TrustRequest => gitHubWebIdentityRequest(PROVIDER, { sub, aud });
+const request = (sub: string, aud = 'sts.amazonaws.com'): TrustRequest =>
+  gitHubWebIdentityRequest(PROVIDER, { sub, aud });
 const SUB = 'token.actions.githubusercontent.com:sub';
 const AUD = 'token.actions.githubusercontent.com:aud';
 
 describe('trust policy evaluator: it must allow what IAM allows', () => {
   it('allows an exact StringEquals match of sub and aud', () => {
-    expect(evaluate(trust({ StringEquals: { [AUD]: 'sts.amazonaws.com', [SUB]: 'repo:o/r:pull_request' } }), request('repo:o/r:pull_request'))).toBe('Allow');
+    expect(
+      evaluate(
+        trust({ StringEquals: { [AUD]: 'sts.amazonaws.com', [SUB]: 'repo:o/r:pull_request' } }),
+        request('repo:o/r:pull_request'),
+      ),
+    ).toBe('Allow');
   });
   it('treats a list of values as any-of', () => {
-    expect(evaluate(trust({ StringEquals: { [SUB]: ['repo:o/r:a', 'repo:o/r:b'] } }), request('repo:o/r:b'))).toBe('Allow');
+    expect(evaluate(trust({ StringEquals: { [SUB]: ['repo:o/r:a', 'repo:o/r:b'] } }), request('repo:o/r:b'))).toBe(
+      'Allow',
+    );
   });
   it('matches StringLike wildcards', () => {
-    expect(evaluate(trust({ StringLike: { [SUB]: 'repo:o/r:ref:refs/heads/*' } }), request('repo:o/r:ref:refs/heads/x'))).toBe('Allow');
+    expect(
+      evaluate(trust({ StringLike: { [SUB]: 'repo:o/r:ref:refs/heads/*' } }), request('repo:o/r:ref:refs/heads/x')),
+    ).toBe('Allow');
   });
   it('treats condition keys case-insensitively', () => {
-    expect(evaluate(trust({ StringEquals: { 'TOKEN.actions.githubusercontent.com:SUB': 'repo:o/r:x' } }), request('repo:o/r:x'))).toBe('Allow');
+    expect(
+      evaluate(
+        trust({ StringEquals: { 'TOKEN.actions.githubusercontent.com:SUB': 'repo:o/r:x' } }),
+        request('repo:o/r:x'),
+      ),
+    ).toBe('Allow');
   });
   it('lets IfExists pass a missing key, and ForAnyValue match one of several values', () => {
     expect(evaluate(trust({ StringEqualsIfExists: { 'other:key': 'v' } }), request('s'))).toBe('Allow');
@@ -47,7 +71,9 @@ describe('trust policy evaluator: it must deny what IAM denies', () => {
     expect(evaluate(policy, request('repo:o/r:ref:refs/heads/main-evil'))).toBe('ImplicitDeny');
   });
   it('denies the wrong audience', () => {
-    expect(evaluate(trust({ StringEquals: { [AUD]: 'sts.amazonaws.com' } }), request('s', 'https://github.com/o'))).toBe('ImplicitDeny');
+    expect(
+      evaluate(trust({ StringEquals: { [AUD]: 'sts.amazonaws.com' } }), request('s', 'https://github.com/o')),
+    ).toBe('ImplicitDeny');
   });
   it('denies when a required key is missing', () => {
     expect(evaluate(trust({ StringEquals: { 'other:key': 'v' } }), request('s'))).toBe('ImplicitDeny');
@@ -55,7 +81,9 @@ describe('trust policy evaluator: it must deny what IAM denies', () => {
   });
   it('denies another principal or another action', () => {
     const policy = trust({});
-    expect(evaluate(policy, { ...request('s'), principal: { type: 'Federated', id: 'arn:aws:iam::1:oidc-provider/evil' } })).toBe('ImplicitDeny');
+    expect(
+      evaluate(policy, { ...request('s'), principal: { type: 'Federated', id: 'arn:aws:iam::1:oidc-provider/evil' } }),
+    ).toBe('ImplicitDeny');
     expect(evaluate(policy, { ...request('s'), action: 'sts:AssumeRole' })).toBe('ImplicitDeny');
   });
   it('lets an explicit Deny win over an Allow', () => {
@@ -73,7 +101,9 @@ describe('trust policy evaluator: it must deny what IAM denies', () => {
     expect(evaluate(trust({ StringNotEquals: { [SUB]: 's' } }), request('s'))).toBe('ImplicitDeny');
   });
   it('refuses operators it does not implement instead of guessing', () => {
-    expect(() => evaluate(trust({ NumericLessThan: { 'x:y': '1' } }), request('s'))).toThrow(/NumericLessThan is not supported/);
+    expect(() => evaluate(trust({ NumericLessThan: { 'x:y': '1' } }), request('s'))).toThrow(
+      /NumericLessThan is not supported/,
+    );
   });
 });
 

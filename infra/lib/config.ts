@@ -174,8 +174,7 @@ const FARGATE_MEMORY_BY_CPU: ReadonlyMap<number, readonly number[]> = new Map([
 
 /** CloudWatch Logs' accepted retention values, in days. */
 const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 function range(from: number, to: number, step: number): number[] {
@@ -192,8 +191,7 @@ const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const NUMERIC_ID = /^\d+$/;
 const ECR_PREFIX = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const OIDC_PROVIDER_ARN =
-  /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
 
 /**
  * Checks one environment and returns every problem found (not just the first), each naming the
@@ -206,55 +204,151 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     if (!ok) problems.push(`${at(field)}: expected ${expected}, found ${JSON.stringify(found)}`);
   };
 
-  expect(NAME.test(config.name), 'name', 'lower-case letters, digits and dashes (2-15 chars, starting with a letter)', config.name);
-  if (config.account !== undefined) expect(ACCOUNT.test(config.account), 'account', 'a 12-digit AWS account id', config.account);
+  expect(
+    NAME.test(config.name),
+    'name',
+    'lower-case letters, digits and dashes (2-15 chars, starting with a letter)',
+    config.name,
+  );
+  if (config.account !== undefined)
+    expect(ACCOUNT.test(config.account), 'account', 'a 12-digit AWS account id', config.account);
   expect(REGION.test(config.region), 'region', 'an AWS region such as ap-northeast-1', config.region);
 
   const cidr = CIDR.exec(config.vpcCidr);
   const octetsOk = cidr !== null && cidr.slice(1, 5).every((octet) => Number(octet) <= 255);
   const prefix = cidr ? Number(cidr[5]) : NaN;
-  expect(octetsOk && prefix >= 16 && prefix <= 24, 'vpcCidr', 'an IPv4 CIDR from /16 to /24 (room for endpoints and tasks in every AZ)', config.vpcCidr);
+  expect(
+    octetsOk && prefix >= 16 && prefix <= 24,
+    'vpcCidr',
+    'an IPv4 CIDR from /16 to /24 (room for endpoints and tasks in every AZ)',
+    config.vpcCidr,
+  );
 
-  expect(Number.isInteger(config.azCount) && config.azCount >= 1 && config.azCount <= 3, 'azCount', 'an integer from 1 to 3', config.azCount);
+  expect(
+    Number.isInteger(config.azCount) && config.azCount >= 1 && config.azCount <= 3,
+    'azCount',
+    'an integer from 1 to 3',
+    config.azCount,
+  );
 
   const { task } = config;
   const memories = FARGATE_MEMORY_BY_CPU.get(task.cpu);
-  expect(memories !== undefined, 'task.cpu', `one of ${[...FARGATE_MEMORY_BY_CPU.keys()].join(', ')} (256 = 0.25 vCPU)`, task.cpu);
+  expect(
+    memories !== undefined,
+    'task.cpu',
+    `one of ${[...FARGATE_MEMORY_BY_CPU.keys()].join(', ')} (256 = 0.25 vCPU)`,
+    task.cpu,
+  );
   if (memories) {
-    expect(memories.includes(task.memoryMiB), 'task.memoryMiB', `for cpu ${task.cpu}, one of ${memories.join(', ')}`, task.memoryMiB);
+    expect(
+      memories.includes(task.memoryMiB),
+      'task.memoryMiB',
+      `for cpu ${task.cpu}, one of ${memories.join(', ')}`,
+      task.memoryMiB,
+    );
   }
-  expect(task.architecture === 'ARM64' || task.architecture === 'X86_64', 'task.architecture', "'ARM64' or 'X86_64'", task.architecture);
+  expect(
+    task.architecture === 'ARM64' || task.architecture === 'X86_64',
+    'task.architecture',
+    "'ARM64' or 'X86_64'",
+    task.architecture,
+  );
   // Fargate Spot does not run Linux ARM64 tasks (ECS developer guide, "Fargate capacity providers").
-  expect(!(task.spot && task.architecture === 'ARM64'), 'task.spot', "spot only with architecture 'X86_64' (Fargate Spot has no ARM64 capacity); set spot: false or architecture: 'X86_64'", task.spot);
-  expect(Number.isInteger(task.desiredCount) && task.desiredCount >= 1 && task.desiredCount <= 10, 'task.desiredCount', 'an integer from 1 to 10', task.desiredCount);
+  expect(
+    !(task.spot && task.architecture === 'ARM64'),
+    'task.spot',
+    "spot only with architecture 'X86_64' (Fargate Spot has no ARM64 capacity); set spot: false or architecture: 'X86_64'",
+    task.spot,
+  );
+  expect(
+    Number.isInteger(task.desiredCount) && task.desiredCount >= 1 && task.desiredCount <= 10,
+    'task.desiredCount',
+    'an integer from 1 to 10',
+    task.desiredCount,
+  );
 
   const { image } = config;
   if (image.kind === 'pull-through-cache') {
-    expect(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(image.upstreamRepository), 'image.upstreamRepository', 'an ECR Public repository such as nginx/nginx', image.upstreamRepository);
-    expect(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(image.tag) && image.tag !== 'latest', 'image.tag', "a pinned tag (not 'latest')", image.tag);
-    expect(ECR_PREFIX.test(image.repositoryPrefix) && image.repositoryPrefix.length >= 2 && image.repositoryPrefix.length <= 30, 'image.repositoryPrefix', 'an ECR repository prefix of 2-30 lower-case characters', image.repositoryPrefix);
+    expect(
+      /^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(image.upstreamRepository),
+      'image.upstreamRepository',
+      'an ECR Public repository such as nginx/nginx',
+      image.upstreamRepository,
+    );
+    expect(
+      /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(image.tag) && image.tag !== 'latest',
+      'image.tag',
+      "a pinned tag (not 'latest')",
+      image.tag,
+    );
+    expect(
+      ECR_PREFIX.test(image.repositoryPrefix) &&
+        image.repositoryPrefix.length >= 2 &&
+        image.repositoryPrefix.length <= 30,
+      'image.repositoryPrefix',
+      'an ECR repository prefix of 2-30 lower-case characters',
+      image.repositoryPrefix,
+    );
   } else if (image.kind === 'ecr') {
-    expect(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(image.repositoryName), 'image.repositoryName', 'an ECR repository name', image.repositoryName);
-    expect((image.tag === undefined) !== (image.digest === undefined), 'image', 'exactly one of tag and digest', { tag: image.tag, digest: image.digest });
-    if (image.digest !== undefined) expect(DIGEST.test(image.digest), 'image.digest', 'sha256: followed by 64 hex digits', image.digest);
+    expect(
+      /^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(image.repositoryName),
+      'image.repositoryName',
+      'an ECR repository name',
+      image.repositoryName,
+    );
+    expect((image.tag === undefined) !== (image.digest === undefined), 'image', 'exactly one of tag and digest', {
+      tag: image.tag,
+      digest: image.digest,
+    });
+    if (image.digest !== undefined)
+      expect(DIGEST.test(image.digest), 'image.digest', 'sha256: followed by 64 hex digits', image.digest);
   } else {
-    problems.push(`${at('image.kind')}: expected 'pull-through-cache' or 'ecr', found ${JSON.stringify((image as { kind: unknown }).kind)}`);
+    problems.push(
+      `${at('image.kind')}: expected 'pull-through-cache' or 'ecr', found ${JSON.stringify((image as { kind: unknown }).kind)}`,
+    );
   }
 
   const { github } = config;
   expect(GITHUB_NAME.test(github.owner), 'github.owner', 'a GitHub owner name', github.owner);
   expect(GITHUB_NAME.test(github.repo), 'github.repo', 'a GitHub repository name', github.repo);
-  expect((github.ownerId === undefined) === (github.repoId === undefined), 'github', 'both ownerId and repoId, or neither', { ownerId: github.ownerId, repoId: github.repoId });
-  if (github.ownerId !== undefined) expect(NUMERIC_ID.test(github.ownerId), 'github.ownerId', 'the numeric owner id', github.ownerId);
-  if (github.repoId !== undefined) expect(NUMERIC_ID.test(github.repoId), 'github.repoId', 'the numeric repository id', github.repoId);
+  expect(
+    (github.ownerId === undefined) === (github.repoId === undefined),
+    'github',
+    'both ownerId and repoId, or neither',
+    { ownerId: github.ownerId, repoId: github.repoId },
+  );
+  if (github.ownerId !== undefined)
+    expect(NUMERIC_ID.test(github.ownerId), 'github.ownerId', 'the numeric owner id', github.ownerId);
+  if (github.repoId !== undefined)
+    expect(NUMERIC_ID.test(github.repoId), 'github.repoId', 'the numeric repository id', github.repoId);
   expect(/^[A-Za-z0-9._/-]+$/.test(github.mainBranch), 'github.mainBranch', 'a branch name', github.mainBranch);
-  expect(/^[A-Za-z0-9._-]+$/.test(github.deployEnvironment), 'github.deployEnvironment', 'a GitHub Environment name', github.deployEnvironment);
+  expect(
+    /^[A-Za-z0-9._-]+$/.test(github.deployEnvironment),
+    'github.deployEnvironment',
+    'a GitHub Environment name',
+    github.deployEnvironment,
+  );
   if (github.existingOidcProviderArn !== undefined) {
-    expect(OIDC_PROVIDER_ARN.test(github.existingOidcProviderArn), 'github.existingOidcProviderArn', 'arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com', github.existingOidcProviderArn);
+    expect(
+      OIDC_PROVIDER_ARN.test(github.existingOidcProviderArn),
+      'github.existingOidcProviderArn',
+      'arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
+      github.existingOidcProviderArn,
+    );
   }
 
-  expect(LOG_RETENTION_DAYS.includes(config.logRetentionDays), 'logRetentionDays', `one of ${LOG_RETENTION_DAYS.join(', ')}`, config.logRetentionDays);
-  expect(/^[a-z0-9]{1,10}$/.test(config.bootstrapQualifier), 'bootstrapQualifier', 'the cdk bootstrap qualifier (up to 10 lower-case letters and digits)', config.bootstrapQualifier);
+  expect(
+    LOG_RETENTION_DAYS.includes(config.logRetentionDays),
+    'logRetentionDays',
+    `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    config.logRetentionDays,
+  );
+  expect(
+    /^[a-z0-9]{1,10}$/.test(config.bootstrapQualifier),
+    'bootstrapQualifier',
+    'the cdk bootstrap qualifier (up to 10 lower-case letters and digits)',
+    config.bootstrapQualifier,
+  );
   return problems;
 }
 
@@ -269,10 +363,13 @@ export function resolveEnvironments(
   const known = environments.map((env) => env.name);
   const unknown = (options.names ?? []).filter((name) => !known.includes(name));
   if (unknown.length > 0) {
-    throw new ConfigError(`Unknown environment ${unknown.map((n) => `'${n}'`).join(', ')}: expected one of ${known.join(', ')}.`);
+    throw new ConfigError(
+      `Unknown environment ${unknown.map((n) => `'${n}'`).join(', ')}: expected one of ${known.join(', ')}.`,
+    );
   }
   const duplicates = known.filter((name, index) => known.indexOf(name) !== index);
-  if (duplicates.length > 0) throw new ConfigError(`Environment names must be unique, found ${duplicates.join(', ')} twice.`);
+  if (duplicates.length > 0)
+    throw new ConfigError(`Environment names must be unique, found ${duplicates.join(', ')} twice.`);
 
   const selected = environments
     .filter((env) => !options.names?.length || options.names.includes(env.name))

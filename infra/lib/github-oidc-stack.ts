@@ -63,7 +63,8 @@ export class GitHubOidcStack extends Stack {
     });
     const executionPolicy = new iam.ManagedPolicy(this, 'CloudFormationExecutionPolicy', {
       managedPolicyName: names.cloudFormationExecutionPolicy,
-      description: 'What CloudFormation may do when deploying this environment (cdk bootstrap --cloudformation-execution-policies)',
+      description:
+        'What CloudFormation may do when deploying this environment (cdk bootstrap --cloudformation-execution-policies)',
       statements: cloudFormationExecutionStatements(policyScope),
     });
 
@@ -138,7 +139,7 @@ export class GitHubOidcStack extends Stack {
     );
     acknowledgeWildcards(
       executionPolicy,
-      'CloudFormation creates VPCs, subnets, endpoints, clusters and task definitions whose ids do not exist before the deploy; those statements are limited to this region (aws:RequestedRegion) and to actions that cannot open an internet path. IAM and log-group rights are scoped to the names CloudFormation generates for this environment\'s stacks (<stack>-*), and role creation requires the permissions boundary.',
+      "CloudFormation creates VPCs, subnets, endpoints, clusters and task definitions whose ids do not exist before the deploy; those statements are limited to this region (aws:RequestedRegion) and to actions that cannot open an internet path. IAM and log-group rights are scoped to the names CloudFormation generates for this environment's stacks (<stack>-*), and role creation requires the permissions boundary.",
     );
 
     const outputs: Record<string, [string, string]> = {
@@ -148,7 +149,10 @@ export class GitHubOidcStack extends Stack {
       OperatorRoleArn: [this.operatorRole.roleArn, 'Repository variable AWS_OPERATOR_ROLE_ARN'],
       DeveloperPolicyArn: [developerPolicy.managedPolicyArn, "Attach to developers' permission set"],
       PermissionsBoundaryArn: [boundary.managedPolicyArn, 'Boundary of every workload role'],
-      CloudFormationExecutionPolicyArn: [executionPolicy.managedPolicyArn, 'Pass to cdk bootstrap --cloudformation-execution-policies'],
+      CloudFormationExecutionPolicyArn: [
+        executionPolicy.managedPolicyArn,
+        'Pass to cdk bootstrap --cloudformation-execution-policies',
+      ],
     };
     for (const [outputId, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, outputId, { value, description });

@@ -20,8 +20,13 @@ export const PORT_FORWARDING_DOCUMENTS = [
   'AWS-StartPortForwardingSessionToRemoteHost',
 ] as const;
 
-const arn = (scope: PolicyScope, service: string, resource: string, region = scope.region, account = scope.account): string =>
-  `arn:${scope.partition}:${service}:${region}:${account}:${resource}`;
+const arn = (
+  scope: PolicyScope,
+  service: string,
+  resource: string,
+  region = scope.region,
+  account = scope.account,
+): string => `arn:${scope.partition}:${service}:${region}:${account}:${resource}`;
 
 /**
  * Rights to find the service's running task and port-forward to it through SSM, for the smoke
@@ -55,10 +60,7 @@ export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'EndOrResumeOwnSessions',
       actions: ['ssm:TerminateSession', 'ssm:ResumeSession'],
-      resources: [
-        arn(scope, 'ssm', 'session/${aws:userid}-*'),
-        arn(scope, 'ssm', 'session/${aws:username}-*'),
-      ],
+      resources: [arn(scope, 'ssm', 'session/${aws:userid}-*'), arn(scope, 'ssm', 'session/${aws:username}-*')],
     }),
   ];
 }
@@ -222,7 +224,9 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
       sid: 'PassWorkloadRolesToTheirServices',
       actions: ['iam:PassRole'],
       resources: workloadRoles,
-      conditions: { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'vpc-flow-logs.amazonaws.com'] } },
+      conditions: {
+        StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'vpc-flow-logs.amazonaws.com'] },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'EcsServiceLinkedRole',

@@ -24,6 +24,31 @@ export interface NagFinding {
   readonly description: string;
 }
 
+/** A finding acknowledged on a construct, with its reason (for the synth report and docs). */
+export interface NagAcknowledgment {
+  readonly path: string;
+  readonly rule: string;
+  readonly reason: string;
+}
+
+const PACK_RULE_PREFIXES = ['AwsSolutions-', 'NIST.800.53.R5-'];
+
+/** Every cdk-nag acknowledgment in a scope. */
+export function nagAcknowledgments(scope: IConstruct): NagAcknowledgment[] {
+  const found: NagAcknowledgment[] = [];
+  for (const construct of scope.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data) continue;
+      for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
+        const rule = key.replace(/^annotation::/i, '');
+        if (PACK_RULE_PREFIXES.some((prefix) => rule.startsWith(prefix)))
+          found.push({ path: construct.node.path, rule, reason });
+      }
+    }
+  }
+  return found;
+}
+
 /** Runs every pack over a scope without synthesizing, and lists the unacknowledged findings. */
 export function nagFindings(scope: IConstruct): NagFinding[] {
   return nagPacks().flatMap((pack) =>

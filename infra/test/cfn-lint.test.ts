@@ -27,14 +27,23 @@ describe('cfn-lint on every synthesized template', () => {
   it.each([
     ['all environments, account-agnostic', () => resolveEnvironments(ENVIRONMENTS, {})],
     ['all environments, with an account', () => resolveEnvironments(ENVIRONMENTS, { account: '111122223333' })],
-    ['the options: 1 AZ, X86_64 Spot, debug endpoints, existing provider', () => [
-      environment('dev', {
-        azCount: 1,
-        ec2DebugEndpoints: true,
-        task: { architecture: 'X86_64', spot: true, cpu: 512, memoryMiB: 1024 },
-        github: { existingOidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com' },
-      }, '111122223333'),
-    ]],
+    [
+      'the options: 1 AZ, X86_64 Spot, debug endpoints, existing provider',
+      () => [
+        environment(
+          'dev',
+          {
+            azCount: 1,
+            ec2DebugEndpoints: true,
+            task: { architecture: 'X86_64', spot: true, cpu: 512, memoryMiB: 1024 },
+            github: {
+              existingOidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+            },
+          },
+          '111122223333',
+        ),
+      ],
+    ],
   ])('%s: 0 errors, 0 warnings', (_name, configs) => {
     const templates = synthTo(configs());
     expect(templates.length).toBeGreaterThanOrEqual(3);

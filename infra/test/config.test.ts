@@ -28,17 +28,56 @@ describe('validation names the field, the expectation and what was found', () =>
     ['octet out of range', { vpcCidr: '10.300.0.0/22' }, /dev\.vpcCidr/],
     ['AZ count 0', { azCount: 0 }, /dev\.azCount: expected an integer from 1 to 3, found 0/],
     ['unknown cpu', { task: { cpu: 300 } }, /dev\.task\.cpu: expected one of 256, 512/],
-    ['cpu/memory mismatch', { task: { cpu: 256, memoryMiB: 4096 } }, /dev\.task\.memoryMiB: expected for cpu 256, one of 512, 1024, 2048, found 4096/],
-    ['Spot on ARM64', { task: { spot: true, architecture: 'ARM64' } }, /dev\.task\.spot: expected spot only with architecture 'X86_64'/],
+    [
+      'cpu/memory mismatch',
+      { task: { cpu: 256, memoryMiB: 4096 } },
+      /dev\.task\.memoryMiB: expected for cpu 256, one of 512, 1024, 2048, found 4096/,
+    ],
+    [
+      'Spot on ARM64',
+      { task: { spot: true, architecture: 'ARM64' } },
+      /dev\.task\.spot: expected spot only with architecture 'X86_64'/,
+    ],
     ['bad architecture', { task: { architecture: 'RISCV' as never } }, /dev\.task\.architecture/],
     ['desired count 0', { task: { desiredCount: 0 } }, /dev\.task\.desiredCount/],
-    ['latest tag', { image: { kind: 'pull-through-cache', upstreamRepository: 'nginx/nginx', tag: 'latest', repositoryPrefix: 'dev-ecr-public' } }, /dev\.image\.tag: expected a pinned tag/],
-    ['ECR image with tag and digest', { image: { kind: 'ecr', repositoryName: 'web', tag: '1', digest: `sha256:${'a'.repeat(64)}` } }, /dev\.image: expected exactly one of tag and digest/],
+    [
+      'latest tag',
+      {
+        image: {
+          kind: 'pull-through-cache',
+          upstreamRepository: 'nginx/nginx',
+          tag: 'latest',
+          repositoryPrefix: 'dev-ecr-public',
+        },
+      },
+      /dev\.image\.tag: expected a pinned tag/,
+    ],
+    [
+      'ECR image with tag and digest',
+      { image: { kind: 'ecr', repositoryName: 'web', tag: '1', digest: `sha256:${'a'.repeat(64)}` } },
+      /dev\.image: expected exactly one of tag and digest/,
+    ],
     ['bad digest', { image: { kind: 'ecr', repositoryName: 'web', digest: 'sha256:xyz' } }, /dev\.image\.digest/],
-    ['owner id without repo id', { github: { ownerId: '1' } }, /dev\.github: expected both ownerId and repoId, or neither/],
-    ['non-numeric repo id', { github: { ownerId: '1', repoId: 'abc' } }, /dev\.github\.repoId: expected the numeric repository id/],
-    ['bad provider ARN', { github: { existingOidcProviderArn: 'arn:aws:iam::123:oidc-provider/x' } }, /dev\.github\.existingOidcProviderArn/],
-    ['retention not accepted by CloudWatch', { logRetentionDays: 31 }, /dev\.logRetentionDays: expected one of 1, 3, 5/],
+    [
+      'owner id without repo id',
+      { github: { ownerId: '1' } },
+      /dev\.github: expected both ownerId and repoId, or neither/,
+    ],
+    [
+      'non-numeric repo id',
+      { github: { ownerId: '1', repoId: 'abc' } },
+      /dev\.github\.repoId: expected the numeric repository id/,
+    ],
+    [
+      'bad provider ARN',
+      { github: { existingOidcProviderArn: 'arn:aws:iam::123:oidc-provider/x' } },
+      /dev\.github\.existingOidcProviderArn/,
+    ],
+    [
+      'retention not accepted by CloudWatch',
+      { logRetentionDays: 31 },
+      /dev\.logRetentionDays: expected one of 1, 3, 5/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, overrides, message) => {
@@ -73,6 +112,8 @@ describe('OIDC subject prefix', () => {
   it('uses the legacy form without ids and the immutable form with them', () => {
     const github = ENVIRONMENTS[0]!.github;
     expect(subjectPrefix(github)).toBe('repo:example-org/private-aws-gitops');
-    expect(subjectPrefix({ ...github, ownerId: '42', repoId: '4242' })).toBe('repo:example-org-42/private-aws-gitops-4242');
+    expect(subjectPrefix({ ...github, ownerId: '42', repoId: '4242' })).toBe(
+      'repo:example-org-42/private-aws-gitops-4242',
+    );
   });
 });

@@ -31,11 +31,34 @@ describe('deploy dev to the local AWS (moto) with the CDK CLI', () => {
     assembly = mkdtempSync(join(tmpdir(), 'cdk-out-'));
     await cdk(['synth', '--quiet', '-c', 'environments=dev', '--output', assembly], env);
     const policy = `arn:aws:iam::${aws.account}:policy/dev-cfn-execution`;
-    await cdk(['bootstrap', `aws://${aws.account}/${aws.region}`, '--app', assembly, '--cloudformation-execution-policies', policy], env);
+    await cdk(
+      [
+        'bootstrap',
+        `aws://${aws.account}/${aws.region}`,
+        '--app',
+        assembly,
+        '--cloudformation-execution-policies',
+        policy,
+      ],
+      env,
+    );
     // moto applies change sets only for creation: `--method=direct` is what works for updates too.
     const deploy = async (name: string, stacks: string[]): Promise<Record<string, Record<string, string>>> => {
       const outputsFile = join(assembly, `${name}-outputs.json`);
-      await cdk(['deploy', '--app', assembly, '--method=direct', '--require-approval', 'never', '--outputs-file', outputsFile, ...stacks], env);
+      await cdk(
+        [
+          'deploy',
+          '--app',
+          assembly,
+          '--method=direct',
+          '--require-approval',
+          'never',
+          '--outputs-file',
+          outputsFile,
+          ...stacks,
+        ],
+        env,
+      );
       return JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
     };
     outputs = {
@@ -76,7 +99,9 @@ describe('deploy dev to the local AWS (moto) with the CDK CLI', () => {
     const ec2 = new EC2Client(motoClientConfig(aws));
     const vpcId = outputs['dev-network']!.VpcId!;
     const inVpc = [{ Name: 'vpc-id', Values: [vpcId] }];
-    const gateways = await ec2.send(new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpcId] }] }));
+    const gateways = await ec2.send(
+      new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpcId] }] }),
+    );
     expect(gateways.InternetGateways).toEqual([]);
     const nats = await ec2.send(new DescribeNatGatewaysCommand({ Filter: inVpc }));
     expect(nats.NatGateways ?? []).toEqual([]);
@@ -90,16 +115,25 @@ describe('deploy dev to the local AWS (moto) with the CDK CLI', () => {
     const endpoints = await ec2.send(new DescribeVpcEndpointsCommand({ Filters: inVpc }));
     const services = endpoints.VpcEndpoints!.map((e) => e.ServiceName!.split('.').slice(3).join('.')).sort();
     expect(services).toEqual(['ecr.api', 'ecr.dkr', 'logs', 's3', 'ssmmessages']);
-    const group = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [outputs['dev-network']!.EndpointSecurityGroupId!] }));
+    const group = await ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [outputs['dev-network']!.EndpointSecurityGroupId!] }),
+    );
     expect(group.SecurityGroups![0]!.IpPermissions).toEqual([
-      expect.objectContaining({ FromPort: 443, ToPort: 443, IpProtocol: 'tcp', IpRanges: [expect.objectContaining({ CidrIp: '10.10.0.0/22' })] }),
+      expect.objectContaining({
+        FromPort: 443,
+        ToPort: 443,
+        IpProtocol: 'tcp',
+        IpRanges: [expect.objectContaining({ CidrIp: '10.10.0.0/22' })],
+      }),
     ]);
   });
 
   it('created the GitHub roles with their exact trust', async () => {
     const iam = new IAMClient(motoClientConfig(aws));
     const { Role } = await iam.send(new GetRoleCommand({ RoleName: 'dev-github-deploy' }));
-    const trust = JSON.parse(decodeURIComponent(Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Condition: unknown }> };
+    const trust = JSON.parse(decodeURIComponent(Role!.AssumeRolePolicyDocument!)) as {
+      Statement: Array<{ Condition: unknown }>;
+    };
     expect(trust.Statement[0]!.Condition).toEqual({
       StringEquals: {
         'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',

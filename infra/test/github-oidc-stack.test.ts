@@ -34,8 +34,20 @@ describe('GitHub OIDC stack', () => {
 
   it.each([
     ['dev-github-pull-request', ['repo:example-org/private-aws-gitops:pull_request']],
-    ['dev-github-deploy', ['repo:example-org/private-aws-gitops:ref:refs/heads/main', 'repo:example-org/private-aws-gitops:environment:dev']],
-    ['dev-github-operator', ['repo:example-org/private-aws-gitops:ref:refs/heads/main', 'repo:example-org/private-aws-gitops:environment:dev']],
+    [
+      'dev-github-deploy',
+      [
+        'repo:example-org/private-aws-gitops:ref:refs/heads/main',
+        'repo:example-org/private-aws-gitops:environment:dev',
+      ],
+    ],
+    [
+      'dev-github-operator',
+      [
+        'repo:example-org/private-aws-gitops:ref:refs/heads/main',
+        'repo:example-org/private-aws-gitops:environment:dev',
+      ],
+    ],
   ])('%s trusts only aud=sts.amazonaws.com and the exact subjects %j', (name, subjects) => {
     const trust = role(name).Properties.AssumeRolePolicyDocument;
     expect(trust.Statement).toEqual([
@@ -77,7 +89,11 @@ describe('GitHub OIDC stack', () => {
   });
 
   it('lets the operator role port-forward to this cluster only, with the two forwarding documents', () => {
-    const statements = policyOf('dev-github-operator') as Array<{ Action: string | string[]; Resource: string[]; Condition?: unknown }>;
+    const statements = policyOf('dev-github-operator') as Array<{
+      Action: string | string[];
+      Resource: string[];
+      Condition?: unknown;
+    }>;
     const startSession = statements.find((s) => actions([s]).includes('ssm:StartSession'))!;
     expect(startSession.Resource.sort()).toEqual([
       `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task/dev-cluster/*`,
@@ -86,10 +102,19 @@ describe('GitHub OIDC stack', () => {
     ]);
     expect(startSession.Condition).toEqual({ BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } });
     expect(actions(statements).sort()).toEqual(
-      ['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ssm:ResumeSession', 'ssm:StartSession', 'ssm:TerminateSession'].sort(),
+      [
+        'ecs:DescribeServices',
+        'ecs:DescribeTasks',
+        'ecs:ListTasks',
+        'ssm:ResumeSession',
+        'ssm:StartSession',
+        'ssm:TerminateSession',
+      ].sort(),
     );
     const listTasks = statements.find((s) => actions([s]).includes('ecs:ListTasks'))!;
-    expect(listTasks.Condition).toEqual({ ArnEquals: { 'ecs:cluster': `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/dev-cluster` } });
+    expect(listTasks.Condition).toEqual({
+      ArnEquals: { 'ecs:cluster': `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/dev-cluster` },
+    });
     // Never a shell: no Run Command, no ECS Exec command, no shell document.
     expect(JSON.stringify(statements)).not.toMatch(/SendCommand|ecs:ExecuteCommand|SSM-SessionManagerRunShell/);
   });
@@ -141,9 +166,13 @@ describe('GitHub OIDC stack', () => {
     const [boundary] = resourcesOfType(template, 'AWS::IAM::ManagedPolicy').filter(
       (p) => p.Properties.ManagedPolicyName === 'dev-workload-boundary',
     );
-    const allowed = (boundary!.Properties.PolicyDocument.Statement as Array<{ Action: string[] }>).flatMap((s) => s.Action);
+    const allowed = (boundary!.Properties.PolicyDocument.Statement as Array<{ Action: string[] }>).flatMap(
+      (s) => s.Action,
+    );
     expect(allowed.filter((action) => action.startsWith('iam:') || action.startsWith('sts:'))).toEqual([]);
-    expect(allowed).toEqual(expect.arrayContaining(['ssmmessages:OpenDataChannel', 'ecr:BatchGetImage', 'logs:PutLogEvents']));
+    expect(allowed).toEqual(
+      expect.arrayContaining(['ssmmessages:OpenDataChannel', 'ecr:BatchGetImage', 'logs:PutLogEvents']),
+    );
   });
 
   it('outputs every ARN the set-up needs', () => {
@@ -174,7 +203,10 @@ describe('GitHub OIDC stack options', () => {
   it('uses the immutable subject format when the owner and repository ids are configured', () => {
     const template = synthesize(environment('dev', { github: { ownerId: '9919', repoId: '123456' } })).oidc;
     const subjects = resourcesOfType(template, 'AWS::IAM::Role').flatMap((role) => {
-      const sub = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals['token.actions.githubusercontent.com:sub'];
+      const sub =
+        role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals[
+          'token.actions.githubusercontent.com:sub'
+        ];
       return Array.isArray(sub) ? sub : [sub];
     });
     expect(subjects.length).toBeGreaterThan(0);

@@ -29,7 +29,12 @@ describe('cdk-nag enforcement can fail', () => {
     role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
     const rules = nagFindings(stack).map((finding) => finding.rule);
     expect(rules).toEqual(
-      expect.arrayContaining(['AwsSolutions-EC23', 'AwsSolutions-VPC7', 'AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']),
+      expect.arrayContaining([
+        'AwsSolutions-EC23',
+        'AwsSolutions-VPC7',
+        'AwsSolutions-IAM5[Action::s3:*]',
+        'AwsSolutions-IAM5[Resource::*]',
+      ]),
     );
   });
 

@@ -93,7 +93,14 @@ describe('network stack (dev defaults)', () => {
 describe('network stack options', () => {
   it('creates ssm and ec2messages endpoints only behind the debug flag', () => {
     const template = synthesize(environment('dev', { ec2DebugEndpoints: true })).network;
-    expect(interfaceEndpointServices(template)).toEqual(['ec2messages', 'ecr.api', 'ecr.dkr', 'logs', 'ssm', 'ssmmessages']);
+    expect(interfaceEndpointServices(template)).toEqual([
+      'ec2messages',
+      'ecr.api',
+      'ecr.dkr',
+      'logs',
+      'ssm',
+      'ssmmessages',
+    ]);
   });
 
   it.each([1, 3])('spreads over %i AZ(s) without an account lookup', (azCount) => {

@@ -57,7 +57,9 @@ describe('service stack (dev defaults)', () => {
           Essential: true,
           PortMappings: [{ ContainerPort: 80, Protocol: 'tcp' }],
           ReadonlyRootFilesystem: false,
-          HealthCheck: Match.objectLike({ Command: ['CMD-SHELL', Match.stringLikeRegexp('wget .*127\\.0\\.0\\.1:80')] }),
+          HealthCheck: Match.objectLike({
+            Command: ['CMD-SHELL', Match.stringLikeRegexp('wget .*127\\.0\\.0\\.1:80')],
+          }),
           LogConfiguration: {
             LogDriver: 'awslogs',
             Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('NginxLogs') } }),
@@ -113,9 +115,15 @@ describe('service stack (dev defaults)', () => {
       expect(JSON.stringify(role.Properties.PermissionsBoundary)).toContain(':policy/dev-workload-boundary');
     }
     const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
-    expect(taskDefinition!.Properties.TaskRoleArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/TaskRole/), 'Arn'] });
-    expect(taskDefinition!.Properties.ExecutionRoleArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ExecutionRole/), 'Arn'] });
-    expect(allStrings(template.toJSON()).filter((value) => /arn:aws:iam::(aws|\d{12}):(role|policy)\//.test(value))).toEqual([]);
+    expect(taskDefinition!.Properties.TaskRoleArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/TaskRole/), 'Arn'],
+    });
+    expect(taskDefinition!.Properties.ExecutionRoleArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/ExecutionRole/), 'Arn'],
+    });
+    expect(
+      allStrings(template.toJSON()).filter((value) => /arn:aws:iam::(aws|\d{12}):(role|policy)\//.test(value)),
+    ).toEqual([]);
   });
 
   it('keeps every log group for the configured retention', () => {
@@ -135,7 +143,14 @@ describe('service stack (dev defaults)', () => {
 
   it('creates no Lambda-backed custom resource', () => {
     const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
-    expect(types.filter((type) => type.startsWith('Custom::') || type === 'AWS::Lambda::Function' || type === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+    expect(
+      types.filter(
+        (type) =>
+          type.startsWith('Custom::') ||
+          type === 'AWS::Lambda::Function' ||
+          type === 'AWS::CloudFormation::CustomResource',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -152,7 +167,9 @@ describe('service stack options', () => {
   });
 
   it('sizes the task from the config', () => {
-    const template = synthesize(environment('dev', { task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64' } })).service;
+    const template = synthesize(
+      environment('dev', { task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64' } }),
+    ).service;
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: '1024',
       Memory: '3072',
@@ -162,7 +179,9 @@ describe('service stack options', () => {
 
   it('uses an existing ECR repository pinned by digest, with no cache rule', () => {
     const digest = `sha256:${'ab'.repeat(32)}`;
-    const template = synthesize(environment('dev', { image: { kind: 'ecr', repositoryName: 'team/nginx', digest } })).service;
+    const template = synthesize(
+      environment('dev', { image: { kind: 'ecr', repositoryName: 'team/nginx', digest } }),
+    ).service;
     template.resourceCountIs('AWS::ECR::PullThroughCacheRule', 0);
     const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
     expect(JSON.stringify(taskDefinition!.Properties.ContainerDefinitions[0].Image)).toContain(`team/nginx@${digest}`);

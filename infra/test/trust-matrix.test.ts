@@ -17,17 +17,38 @@ const ROLES = ['pull-request', 'deploy', 'operator'] as const;
 function matrix(repo: string): Cell[] {
   return [
     { situation: 'push to main', sub: `${repo}:ref:refs/heads/main`, allowed: ['deploy', 'operator'] },
-    { situation: 'workflow_dispatch on main (same subject as a push)', sub: `${repo}:ref:refs/heads/main`, allowed: ['deploy', 'operator'] },
+    {
+      situation: 'workflow_dispatch on main (same subject as a push)',
+      sub: `${repo}:ref:refs/heads/main`,
+      allowed: ['deploy', 'operator'],
+    },
     { situation: 'job in the dev environment', sub: `${repo}:environment:dev`, allowed: ['deploy', 'operator'] },
     { situation: 'pull request', sub: `${repo}:pull_request`, allowed: ['pull-request'] },
     { situation: 'push to another branch', sub: `${repo}:ref:refs/heads/feature`, allowed: [] },
     { situation: 'branch named like main with a suffix', sub: `${repo}:ref:refs/heads/main-evil`, allowed: [] },
     { situation: 'tag push', sub: `${repo}:ref:refs/tags/v1.0.0`, allowed: [] },
     { situation: 'another environment', sub: `${repo}:environment:canary`, allowed: [] },
-    { situation: 'another repository of the owner', sub: 'repo:example-org/other-repo:ref:refs/heads/main', allowed: [] },
-    { situation: 'a fork (pull request from another owner)', sub: 'repo:someone/private-aws-gitops:pull_request', allowed: [] },
-    { situation: 'a fork pushing to its own main', sub: 'repo:someone/private-aws-gitops:ref:refs/heads/main', allowed: [] },
-    { situation: 'wrong audience on a main push', sub: `${repo}:ref:refs/heads/main`, aud: 'https://github.com/example-org', allowed: [] },
+    {
+      situation: 'another repository of the owner',
+      sub: 'repo:example-org/other-repo:ref:refs/heads/main',
+      allowed: [],
+    },
+    {
+      situation: 'a fork (pull request from another owner)',
+      sub: 'repo:someone/private-aws-gitops:pull_request',
+      allowed: [],
+    },
+    {
+      situation: 'a fork pushing to its own main',
+      sub: 'repo:someone/private-aws-gitops:ref:refs/heads/main',
+      allowed: [],
+    },
+    {
+      situation: 'wrong audience on a main push',
+      sub: `${repo}:ref:refs/heads/main`,
+      aud: 'https://github.com/example-org',
+      allowed: [],
+    },
   ];
 }
 
@@ -60,7 +81,11 @@ describe('trust matrix, legacy subject format', () => {
   });
 
   it('refuses tokens in the immutable format when the repository is configured for the legacy one', () => {
-    const cell: Cell = { situation: 'immutable', sub: 'repo:example-org-1/private-aws-gitops-2:ref:refs/heads/main', allowed: [] };
+    const cell: Cell = {
+      situation: 'immutable',
+      sub: 'repo:example-org-1/private-aws-gitops-2:ref:refs/heads/main',
+      allowed: [],
+    };
     expect(decisions(template, cell)).toEqual(expected(cell));
   });
 });
@@ -77,7 +102,10 @@ describe('trust matrix, immutable subject format (owner and repository ids confi
 
   it.each([
     ['the legacy form of the same repository', 'repo:example-org/private-aws-gitops:ref:refs/heads/main'],
-    ['a recreated repository with the same name (new id)', 'repo:example-org-9919/private-aws-gitops-999999:ref:refs/heads/main'],
+    [
+      'a recreated repository with the same name (new id)',
+      'repo:example-org-9919/private-aws-gitops-999999:ref:refs/heads/main',
+    ],
   ])('refuses %s', (_name, sub) => {
     const cell: Cell = { situation: _name, sub, allowed: [] };
     expect(decisions(template, cell)).toEqual(expected(cell));

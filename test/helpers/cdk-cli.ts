@@ -30,7 +30,9 @@ export async function runCdk(args: readonly string[], env: NodeJS.ProcessEnv): P
 export async function cdk(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const result = await runCdk(args, env);
   if (result.exitCode !== 0) {
-    throw new Error(`cdk ${args.join(' ')} exited ${result.exitCode}:\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`);
+    throw new Error(
+      `cdk ${args.join(' ')} exited ${result.exitCode}:\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`,
+    );
   }
   return result;
 }

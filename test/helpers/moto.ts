@@ -114,5 +114,9 @@ export function motoClientConfig(aws: LocalAws): {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
 } {
-  return { endpoint: aws.endpoint, region: aws.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  return {
+    endpoint: aws.endpoint,
+    region: aws.region,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
 }

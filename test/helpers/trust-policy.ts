@@ -57,7 +57,10 @@ function toList(value: unknown): unknown[] {
 
 /** IAM's wildcard match: `*` any run of characters, `?` one character. */
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, ignoreCase ? 'is' : 's').test(value);
 }
 
@@ -74,8 +77,13 @@ function matchesPrincipal(principal: unknown, caller: TrustRequest['principal'])
   return ids.some((id) => id === '*' || JSON.stringify(id) === wanted);
 }
 
-function matchesConditions(conditions: Record<string, Record<string, unknown>>, context: TrustRequest['context']): boolean {
-  const lowered = new Map(Object.entries(context).map(([key, value]) => [key.toLowerCase(), toList(value) as string[]]));
+function matchesConditions(
+  conditions: Record<string, Record<string, unknown>>,
+  context: TrustRequest['context'],
+): boolean {
+  const lowered = new Map(
+    Object.entries(context).map(([key, value]) => [key.toLowerCase(), toList(value) as string[]]),
+  );
   return Object.entries(conditions).every(([operator, entries]) =>
     Object.entries(entries).every(([key, expected]) =>
       evaluateOperator(operator, toList(expected).map(String), lowered.get(key.toLowerCase())),
@@ -114,7 +122,8 @@ function evaluateOperator(operator: string, expected: string[], actual: string[]
   if (qualifier === 'ForAnyValue') {
     return actual.some((value) => (comparator.negated ? !matchesAny(value) : matchesAny(value)));
   }
-  if (actual.length > 1) throw new Error(`A single-valued operator (${operator}) got several values: use ForAnyValue/ForAllValues`);
+  if (actual.length > 1)
+    throw new Error(`A single-valued operator (${operator}) got several values: use ForAnyValue/ForAllValues`);
   const [value] = actual as [string];
   return comparator.negated ? !matchesAny(value) : matchesAny(value);
 }

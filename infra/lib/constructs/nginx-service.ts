@@ -162,13 +162,16 @@ export class NginxService extends Construct {
       acknowledgeWildcards(
         policy,
         'ecr:GetAuthorizationToken, the ssmmessages channel actions of ECS Exec and logs:DescribeLogGroups have no resource type ' +
-          '(Service Authorization Reference); log-stream wildcards are the streams of this construct\'s own log groups. ' +
+          "(Service Authorization Reference); log-stream wildcards are the streams of this construct's own log groups. " +
           'Every role here is also capped by the permissions boundary.',
       );
       Validations.of(policy).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: INLINE_POLICY_REASON });
     }
     for (const logGroup of [this.appLogGroup, this.execLogGroup]) {
-      Validations.of(logGroup).acknowledge({ id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', reason: LOG_ENCRYPTION_REASON });
+      Validations.of(logGroup).acknowledge({
+        id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted',
+        reason: LOG_ENCRYPTION_REASON,
+      });
     }
   }
 }

@@ -74,7 +74,10 @@ export class PrivateNetwork extends Construct {
     });
     const flowLogPolicy = flowLog.iamRole?.node.tryFindChild('DefaultPolicy');
     if (flowLogPolicy) {
-      Validations.of(flowLogPolicy).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: INLINE_POLICY_REASON });
+      Validations.of(flowLogPolicy).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: INLINE_POLICY_REASON,
+      });
     }
 
     this.vpc.addGatewayEndpoint('S3', {
@@ -111,4 +114,3 @@ export class PrivateNetwork extends Construct {
 export function retentionDays(days: number): logs.RetentionDays {
   return days as logs.RetentionDays;
 }
-

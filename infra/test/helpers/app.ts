@@ -1,15 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addEnvironments, type EnvironmentStacks } from '../../lib/build-app.js';
+import { cdkJsonContext } from '../../lib/cdk-json.js';
 import { ENVIRONMENTS, resolveEnvironments, type EnvironmentConfig } from '../../lib/config.js';
 
-const CDK_JSON = new URL('../../../cdk.json', import.meta.url);
-
-/** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` synthesizes. */
-export function cdkJsonContext(): Record<string, unknown> {
-  return (JSON.parse(readFileSync(CDK_JSON, 'utf8')) as { context: Record<string, unknown> }).context;
-}
+export { cdkJsonContext };
 
 /** Overrides for one environment; nested objects are merged one level deep. */
 export type ConfigOverrides = Partial<Omit<EnvironmentConfig, 'task' | 'github'>> & {

@@ -1,0 +1,83 @@
+/**
+ * `npm run synth`: synthesizes every environment to cdk.out with cdk-nag enforced, needing no AWS
+ * account, and prints what it checked. Exits 1 with the findings when any is unacknowledged.
+ *
+ *   npm run synth [-- --environments dev,canary] [-- --account 123456789012]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { addEnvironments } from '../infra/lib/build-app.js';
+import { cdkJsonContext } from '../infra/lib/cdk-json.js';
+import { ENVIRONMENTS, resolveEnvironments } from '../infra/lib/config.js';
+import { enforceNag, nagAcknowledgments, nagFindings, nagPacks } from '../infra/lib/nag.js';
+
+function main(): number {
+  const { values } = parseArgs({
+    options: {
+      environments: { type: 'string' },
+      account: { type: 'string' },
+      output: { type: 'string', default: 'cdk.out' },
+    },
+  });
+  const names = (values.environments ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const configs = resolveEnvironments(ENVIRONMENTS, { names, account: values.account });
+
+  const app = new App({ outdir: values.output, context: cdkJsonContext() });
+  const environments = addEnvironments(app, configs);
+  const stacks = [...environments.values()].flatMap((env) => [env.network, env.service, env.githubOidc]);
+
+  const findings = stacks.flatMap((stack) => nagFindings(stack));
+  if (findings.length > 0) {
+    console.error(`cdk-nag: ${findings.length} unacknowledged finding(s):`);
+    for (const finding of findings) console.error(`  ${finding.rule}  ${finding.path}\n    ${finding.description}`);
+    console.error(
+      'Fix the resource, or acknowledge the finding on that construct with a reason (see docs/security.md).',
+    );
+    return 1;
+  }
+  enforceNag(app);
+  app.synth();
+
+  const rows = stacks.map((stack) => {
+    const template = JSON.parse(readFileSync(join(values.output!, `${stack.stackName}.template.json`), 'utf8')) as {
+      Resources: Record<string, unknown>;
+    };
+    return [
+      stack.stackName,
+      String(Object.keys(template.Resources).length),
+      '0',
+      String(nagAcknowledgments(stack).length),
+    ];
+  });
+  const packs = nagPacks()
+    .map((pack) => pack.readPackName)
+    .join(' + ');
+  printTable(['stack', 'resources', 'findings', 'acknowledged'], rows);
+  const written = readdirSync(values.output!).filter((f) => f.endsWith('.template.json')).length;
+  console.log(
+    `\nSynthesized ${configs.length} environment(s) (${configs.map((c) => c.name).join(', ')}), ${written} templates in ${values.output}/; ` +
+      `cdk-nag ${packs}: no unacknowledged finding.${configs.some((c) => c.account) ? '' : ' Account-agnostic (no AWS account used).'}`,
+  );
+  return 0;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+try {
+  process.exitCode = main();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+}
