@@ -1,0 +1,187 @@
+/**
+ * The Session Manager data-channel message ("ClientMessage"): a 120-byte big-endian header and a
+ * payload. Layout, padding, the swapped UUID halves and the SHA-256 digest follow the protocol
+ * reference (shared/reference/ssm-port-forwarding.md §4); golden bytes are in the tests.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+export const HEADER_LENGTH = 116;
+export const PAYLOAD_OFFSET = HEADER_LENGTH + 4;
+
+export const MessageType = {
+  InputStreamData: 'input_stream_data',
+  OutputStreamData: 'output_stream_data',
+  Acknowledge: 'acknowledge',
+  ChannelClosed: 'channel_closed',
+  StartPublication: 'start_publication',
+  PausePublication: 'pause_publication',
+} as const;
+
+export const PayloadType = {
+  Output: 1,
+  Error: 2,
+  Size: 3,
+  Parameter: 4,
+  HandshakeRequest: 5,
+  HandshakeResponse: 6,
+  HandshakeComplete: 7,
+  EncChallengeRequest: 8,
+  EncChallengeResponse: 9,
+  Flag: 10,
+  StdErr: 11,
+  ExitCode: 12,
+} as const;
+
+export const Flag = {
+  DisconnectToPort: 1,
+  TerminateSession: 2,
+  ConnectToPortError: 3,
+} as const;
+
+/** Header flags: SYN on a stream's first message, and what acknowledgements carry. */
+export const HeaderFlag = { None: 0n, Syn: 1n, Ack: 3n } as const;
+
+export interface ClientMessage {
+  readonly messageType: string;
+  readonly schemaVersion: number;
+  readonly createdDate: number;
+  readonly sequenceNumber: bigint;
+  readonly flags: bigint;
+  readonly messageId: string;
+  readonly payloadType: number;
+  readonly payload: Buffer;
+}
+
+export class MessageFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageFormatError';
+  }
+}
+
+/** Writes a UUID with its halves swapped: bytes 0-7 ← UUID bytes 8-15, bytes 8-15 ← UUID bytes 0-7. */
+export function writeSwappedUuid(uuid: string, target: Buffer, offset: number): void {
+  const bytes = Buffer.from(uuid.replace(/-/g, ''), 'hex');
+  if (bytes.length !== 16) throw new MessageFormatError(`Not a UUID: ${uuid}`);
+  bytes.copy(target, offset, 8, 16);
+  bytes.copy(target, offset + 8, 0, 8);
+}
+
+export function readSwappedUuid(source: Buffer, offset: number): string {
+  const hex = Buffer.concat([source.subarray(offset + 8, offset + 16), source.subarray(offset, offset + 8)]).toString(
+    'hex',
+  );
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function encodeMessage(message: Partial<ClientMessage> & Pick<ClientMessage, 'messageType'>): Buffer {
+  const payload = message.payload ?? Buffer.alloc(0);
+  const buffer = Buffer.alloc(PAYLOAD_OFFSET + payload.length);
+  buffer.writeUInt32BE(HEADER_LENGTH, 0);
+  if (message.messageType.length > 32) throw new MessageFormatError(`Message type too long: ${message.messageType}`);
+  buffer.write(message.messageType.padEnd(32, ' '), 4, 32, 'ascii');
+  buffer.writeUInt32BE(message.schemaVersion ?? 1, 36);
+  buffer.writeBigUInt64BE(BigInt(message.createdDate ?? Date.now()), 40);
+  buffer.writeBigInt64BE(message.sequenceNumber ?? 0n, 48);
+  buffer.writeBigUInt64BE(message.flags ?? HeaderFlag.None, 56);
+  writeSwappedUuid(message.messageId ?? randomUUID(), buffer, 64);
+  createHash('sha256').update(payload).digest().copy(buffer, 80);
+  buffer.writeUInt32BE(message.payloadType ?? 0, 112);
+  buffer.writeUInt32BE(payload.length, 116);
+  payload.copy(buffer, PAYLOAD_OFFSET);
+  return buffer;
+}
+
+/**
+ * Decodes one binary frame. Throws MessageFormatError for a frame a peer must drop (short header,
+ * empty type, zero date, or a payload whose SHA-256 does not match the digest): the sender then
+ * retransmits, as with the official plugin.
+ */
+export function decodeMessage(frame: Buffer): ClientMessage {
+  if (frame.length < PAYLOAD_OFFSET)
+    throw new MessageFormatError(`Frame of ${frame.length} bytes is shorter than the header`);
+  const headerLength = frame.readUInt32BE(0);
+  if (headerLength === 0 || headerLength + 4 > frame.length)
+    throw new MessageFormatError(`Bad header length ${headerLength}`);
+  const messageType = frame.toString('ascii', 4, 36).replace(/^[\s\0]+|[\s\0]+$/g, '');
+  const payload = frame.subarray(headerLength + 4);
+  const message: ClientMessage = {
+    messageType,
+    schemaVersion: frame.readUInt32BE(36),
+    createdDate: Number(frame.readBigUInt64BE(40)),
+    sequenceNumber: frame.readBigInt64BE(48),
+    flags: frame.readBigUInt64BE(56),
+    messageId: readSwappedUuid(frame, 64),
+    payloadType: frame.readUInt32BE(112),
+    payload,
+  };
+  if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) return message;
+  if (messageType === '') throw new MessageFormatError('Empty message type');
+  if (message.createdDate === 0) throw new MessageFormatError('Zero CreatedDate');
+  const declaredLength = frame.readUInt32BE(116);
+  if (declaredLength !== 0) {
+    const digest = createHash('sha256').update(payload).digest();
+    if (!digest.equals(frame.subarray(80, 112)))
+      throw new MessageFormatError(`Payload digest mismatch on ${messageType}`);
+  }
+  return message;
+}
+
+/** The acknowledgement of one stream message (seq 0, flags 3, JSON body). */
+export function encodeAcknowledge(acked: Pick<ClientMessage, 'messageType' | 'messageId' | 'sequenceNumber'>): Buffer {
+  return encodeMessage({
+    messageType: MessageType.Acknowledge,
+    flags: HeaderFlag.Ack,
+    payload: Buffer.from(
+      JSON.stringify({
+        AcknowledgedMessageType: acked.messageType,
+        AcknowledgedMessageId: acked.messageId,
+        AcknowledgedMessageSequenceNumber: Number(acked.sequenceNumber),
+        IsSequentialMessage: true,
+      }),
+    ),
+  });
+}
+
+export interface AcknowledgeContent {
+  readonly AcknowledgedMessageType: string;
+  readonly AcknowledgedMessageId: string;
+  readonly AcknowledgedMessageSequenceNumber: number;
+  readonly IsSequentialMessage: boolean;
+}
+
+export function parseJsonPayload<T>(message: ClientMessage): T {
+  try {
+    return JSON.parse(message.payload.toString('utf8')) as T;
+  } catch {
+    throw new MessageFormatError(`${message.messageType} payload is not JSON`);
+  }
+}
+
+export function flagPayload(flag: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32BE(flag, 0);
+  return payload;
+}
+
+export function readFlag(message: ClientMessage): number {
+  if (message.payload.length < 4) throw new MessageFormatError('Flag payload shorter than 4 bytes');
+  return message.payload.readUInt32BE(0);
+}
+
+/** The four-part numeric version compare the plugin uses: positive when a > b; NaN when unparsable. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (version: string): number[] | undefined => {
+    const parts = version.split('.');
+    return parts.every((part) => /^\d+$/.test(part)) ? parts.map(Number) : undefined;
+  };
+  const left = parse(a);
+  const right = parse(b);
+  if (!left || !right) return NaN;
+  const length = Math.max(left.length, right.length);
+  for (let i = 0; i < length; i++) {
+    const difference = (left[i] ?? 0) - (right[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}

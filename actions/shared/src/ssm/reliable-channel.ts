@@ -1,0 +1,240 @@
+/**
+ * The reliable, ordered stream a data channel carries on top of the WebSocket: sequence numbers
+ * from 0, an outgoing buffer filled before sending, retransmission on an adaptive timeout, a
+ * reorder buffer, acknowledgements (re-sent for duplicates), and a bounded unacked window as the
+ * only backpressure the protocol has. Both peers use it: the client sends input_stream_data, the
+ * agent output_stream_data. State survives a change of transport (ResumeSession).
+ */
+import { EventEmitter } from 'node:events';
+import {
+  HeaderFlag,
+  MessageFormatError,
+  MessageType,
+  decodeMessage,
+  encodeAcknowledge,
+  encodeMessage,
+  parseJsonPayload,
+  type AcknowledgeContent,
+  type ClientMessage,
+} from './codec.js';
+
+/** What the channel needs of a WebSocket. */
+export interface FrameSink {
+  send(frame: Buffer): void;
+}
+
+interface Outgoing {
+  readonly sequenceNumber: bigint;
+  readonly frame: Buffer;
+  lastSent: number;
+  attempts: number;
+}
+
+export interface ReliableChannelOptions {
+  /** input_stream_data for a client, output_stream_data for an agent. */
+  readonly sendType: string;
+  /**
+   * Called with each in-order stream message from the peer. Return false when not ready to take it
+   * (it is then neither acknowledged nor consumed, and the peer retransmits it).
+   */
+  readonly onMessage: (message: ClientMessage) => boolean;
+  /** Unacked messages above which `writable` turns false. @default 1000 */
+  readonly maxUnacked?: number;
+  /** Messages held for reordering. @default 10000 */
+  readonly reorderCapacity?: number;
+  /** Resends of one message after which the channel gives up ('stalled'). @default 3000 */
+  readonly maxResends?: number;
+  readonly now?: () => number;
+  /** Resend check period. @default 100 ms */
+  readonly tickMs?: number;
+}
+
+export const RTO = { initialMs: 200, minVarianceMs: 10, maxMs: 1000, initialRttMs: 100 } as const;
+
+/**
+ * Events: 'drain' (writable again), 'closed' (channel_closed, with its Output), 'stalled' (a message
+ * went unacked for maxResends resends), 'pause' / 'resume' (publication paused by the service).
+ */
+export class ReliableChannel extends EventEmitter {
+  private nextSequence = 0n;
+  private expected = 0n;
+  private readonly outgoing = new Map<bigint, Outgoing>();
+  private readonly reorder = new Map<bigint, ClientMessage>();
+  private sink?: FrameSink;
+  private paused = false;
+  private timer?: NodeJS.Timeout;
+  private rtt: number = RTO.initialRttMs;
+  private rttVariance = 0;
+  private rto: number = RTO.initialMs;
+  private readonly now: () => number;
+  private readonly maxUnacked: number;
+  private wasFull = false;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, reordered: 0, dropped: 0, acksSent: 0 };
+
+  constructor(private readonly options: ReliableChannelOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.maxUnacked = options.maxUnacked ?? 1000;
+  }
+
+  /** Sends over a (new) transport; every unacked message is resent on it at once. */
+  attach(sink: FrameSink): void {
+    this.sink = sink;
+    this.timer ??= setInterval(() => this.resendDue(), this.options.tickMs ?? 100);
+    this.timer.unref?.();
+    for (const message of this.outgoing.values()) this.transmit(message);
+  }
+
+  /** Stops sending (the transport is gone); state is kept for a resume. */
+  detach(): void {
+    this.sink = undefined;
+  }
+
+  /** Stops the resend timer for good. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.sink = undefined;
+  }
+
+  /** True while the unacked window has room; when false, stop reading local sockets until 'drain'. */
+  get writable(): boolean {
+    return this.outgoing.size < this.maxUnacked;
+  }
+
+  get unacked(): number {
+    return this.outgoing.size;
+  }
+
+  get currentRto(): number {
+    return this.rto;
+  }
+
+  /** Queues one stream message (buffered before it is sent) and returns its sequence number. */
+  send(payloadType: number, payload: Buffer): bigint {
+    const sequenceNumber = this.nextSequence++;
+    const frame = encodeMessage({
+      messageType: this.options.sendType,
+      sequenceNumber,
+      flags: sequenceNumber === 0n ? HeaderFlag.Syn : HeaderFlag.None,
+      payloadType,
+      payload,
+    });
+    const message: Outgoing = { sequenceNumber, frame, lastSent: 0, attempts: 0 };
+    this.outgoing.set(sequenceNumber, message);
+    this.transmit(message);
+    if (!this.writable) this.wasFull = true;
+    return sequenceNumber;
+  }
+
+  /** Handles one binary frame from the peer. Malformed frames are dropped (the peer resends). */
+  receive(frame: Buffer): void {
+    let message: ClientMessage;
+    try {
+      message = decodeMessage(frame);
+    } catch (error) {
+      if (error instanceof MessageFormatError) {
+        this.stats.dropped++;
+        return;
+      }
+      throw error;
+    }
+    switch (message.messageType) {
+      case MessageType.Acknowledge:
+        this.handleAcknowledge(message);
+        return;
+      case MessageType.ChannelClosed:
+        this.emit('closed', parseJsonPayload<{ Output?: string; SessionId?: string }>(message));
+        return;
+      case MessageType.PausePublication:
+        this.paused = true;
+        this.emit('pause');
+        return;
+      case MessageType.StartPublication:
+        this.paused = false;
+        this.emit('resume');
+        for (const pending of this.outgoing.values()) this.transmit(pending);
+        return;
+      case MessageType.InputStreamData:
+      case MessageType.OutputStreamData:
+        if (message.messageType !== this.options.sendType) this.handleStreamData(message);
+        return;
+      default:
+        return; // unknown types (e.g. agent_session_state) are ignored, as the protocol requires
+    }
+  }
+
+  private handleStreamData(message: ClientMessage): void {
+    this.stats.received++;
+    if (message.sequenceNumber < this.expected) {
+      this.stats.duplicates++;
+      this.acknowledge(message); // re-ack, or the peer resends it forever
+      return;
+    }
+    if (message.sequenceNumber > this.expected) {
+      if (this.reorder.size < (this.options.reorderCapacity ?? 10_000)) {
+        this.stats.reordered++;
+        this.reorder.set(message.sequenceNumber, message);
+        this.acknowledge(message);
+      }
+      return;
+    }
+    if (!this.options.onMessage(message)) return;
+    this.acknowledge(message);
+    this.expected++;
+    for (let next = this.reorder.get(this.expected); next; next = this.reorder.get(this.expected)) {
+      if (!this.options.onMessage(next)) return;
+      this.reorder.delete(this.expected);
+      this.expected++;
+    }
+  }
+
+  private handleAcknowledge(message: ClientMessage): void {
+    const content = parseJsonPayload<AcknowledgeContent>(message);
+    const sequenceNumber = BigInt(content.AcknowledgedMessageSequenceNumber);
+    const acked = this.outgoing.get(sequenceNumber);
+    if (!acked) return;
+    this.outgoing.delete(sequenceNumber);
+    // Karn: only a message sent once gives an unambiguous round-trip time.
+    if (acked.attempts === 1) this.updateRto(this.now() - acked.lastSent);
+    if (this.wasFull && this.writable) {
+      this.wasFull = false;
+      this.emit('drain');
+    }
+  }
+
+  private updateRto(sample: number): void {
+    this.rttVariance = 0.75 * this.rttVariance + 0.25 * Math.abs(this.rtt - sample);
+    this.rtt = 0.875 * this.rtt + 0.125 * sample;
+    this.rto = Math.min(RTO.maxMs, this.rtt + Math.max(RTO.minVarianceMs, 4 * this.rttVariance));
+  }
+
+  private acknowledge(message: ClientMessage): void {
+    this.stats.acksSent++;
+    this.sink?.send(encodeAcknowledge(message));
+  }
+
+  private transmit(message: Outgoing): void {
+    if (!this.sink || this.paused) return;
+    if (message.attempts > 0) this.stats.resent++;
+    else this.stats.sent++;
+    message.attempts++;
+    message.lastSent = this.now();
+    this.sink.send(message.frame);
+  }
+
+  /** Resends every unacked message older than the RTO (oldest first). */
+  private resendDue(): void {
+    if (!this.sink || this.paused) return;
+    const now = this.now();
+    for (const message of this.outgoing.values()) {
+      if (now - message.lastSent < this.rto) continue;
+      if (message.attempts > (this.options.maxResends ?? 3000)) {
+        this.emit('stalled', message.sequenceNumber);
+        return;
+      }
+      this.transmit(message);
+    }
+  }
+}

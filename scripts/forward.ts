@@ -1,0 +1,176 @@
+/**
+ * `npm run forward -- --environment dev`: forwards the environment's Nginx to this machine through
+ * SSM Session Manager, with the developer's own AWS credentials (profile or SSO). No inbound path,
+ * no bastion, no session-manager-plugin needed (the native engine is the default).
+ *
+ *   npm run forward -- --environment dev [--local-port 10080] [--remote-host HOST --remote-port N]
+ *                      [--profile NAME] [--region REGION] [--engine native|plugin] [--keep-alive SECONDS]
+ *
+ * The tunnel stays up for hours: smux keep-alives keep Session Manager's idle timeout from firing,
+ * ResumeSession survives transport loss, and a session the service ends is replaced by a new one
+ * on the same local port. Ctrl-C ends the session and exits 0.
+ */
+import { parseArgs } from 'node:util';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
+import type { Logger } from '../actions/shared/src/logger.js';
+import { parseEngine, startForwarding } from '../actions/shared/src/ssm/forwarding.js';
+import { SessionStartError, type ForwardingSession } from '../actions/shared/src/ssm/port-session.js';
+import { findTarget } from '../actions/shared/src/ssm/targets.js';
+import { ENVIRONMENTS } from '../infra/lib/config.js';
+import { resourceNames } from '../infra/lib/names.js';
+
+const USAGE = `Usage: npm run forward -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--local-port 10080]
+       [--remote-host HOST --remote-port N] [--profile NAME] [--region REGION]
+       [--engine native|plugin] [--keep-alive SECONDS]`;
+
+interface ForwardArgs {
+  readonly environment: string;
+  readonly localPort: number;
+  readonly remoteHost?: string;
+  readonly remotePort?: number;
+  readonly profile?: string;
+  readonly region?: string;
+  readonly engine: 'native' | 'plugin';
+  readonly keepAliveMs: number;
+}
+
+function parse(argv: string[]): ForwardArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        environment: { type: 'string', short: 'e' },
+        'local-port': { type: 'string', default: '10080' },
+        'remote-host': { type: 'string' },
+        'remote-port': { type: 'string' },
+        profile: { type: 'string' },
+        region: { type: 'string' },
+        engine: { type: 'string', default: 'native' },
+        'keep-alive': { type: 'string', default: '60' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UserInputError(`${errorMessage(error)}\n${USAGE}`);
+  }
+  const port = (name: string, raw: string | undefined, min: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > 65535)
+      throw new UserInputError(`--${name} must be a port number (${min}-65535), got '${raw}'.\n${USAGE}`);
+    return value;
+  };
+  if (!values.environment) throw new UserInputError(`--environment is required.\n${USAGE}`);
+  if (!ENVIRONMENTS.some((env) => env.name === values.environment)) {
+    throw new UserInputError(
+      `Unknown environment '${values.environment}': expected one of ${ENVIRONMENTS.map((e) => e.name).join(', ')}.`,
+    );
+  }
+  if (values['remote-host'] && !values['remote-port'])
+    throw new UserInputError(`--remote-host needs --remote-port.\n${USAGE}`);
+  const keepAlive = Number(values['keep-alive']);
+  if (!Number.isFinite(keepAlive) || keepAlive < 0)
+    throw new UserInputError(
+      `--keep-alive must be a number of seconds (0 turns it off), got '${values['keep-alive']}'.`,
+    );
+  return {
+    environment: values.environment,
+    localPort: port('local-port', values['local-port'], 0)!,
+    remoteHost: values['remote-host'],
+    remotePort: port('remote-port', values['remote-port'], 1),
+    profile: values.profile,
+    region: values.region,
+    engine: parseEngine(values.engine),
+    keepAliveMs: keepAlive * 1000,
+  };
+}
+
+const logger: Logger = {
+  info: (message) => console.log(message),
+  warning: (message) => console.error(`warning: ${message}`),
+  debug: (message) => {
+    if (process.env.FORWARD_DEBUG) console.error(`debug: ${message}`);
+  },
+};
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  const config = ENVIRONMENTS.find((env) => env.name === args.environment)!;
+  const names = resourceNames(config);
+  const region = args.region ?? process.env.AWS_REGION ?? config.region;
+  const credentials = fromNodeProviderChain(args.profile ? { profile: args.profile } : {});
+  try {
+    await credentials();
+  } catch (error) {
+    throw new UserInputError(
+      `No AWS credentials found (${errorMessage(error)}). Sign in first, e.g. 'aws sso login --profile <name>', ` +
+        'then pass --profile <name> or set AWS_PROFILE. You need the developer port-forwarding policy (docs/forwarding.md).',
+    );
+  }
+  const clientConfig = { region, credentials, maxAttempts: 3 };
+  const ecs = new ECSClient(clientConfig);
+  const ssm = new SSMClient(clientConfig);
+  const remotePort = args.remotePort ?? names.containerPort;
+
+  let stopping = false;
+  let current: ForwardingSession | undefined;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping: ending the session...');
+    await current?.stop();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
+  for (let round = 0; !stopping; round++) {
+    const target = await findTarget(ecs, {
+      cluster: names.cluster,
+      service: names.service,
+      container: names.container,
+    });
+    current = await startForwarding({
+      engine: args.engine,
+      ssm,
+      target: target.target,
+      remotePort,
+      remoteHost: args.remoteHost,
+      localPort: args.localPort,
+      region,
+      logger,
+      keepAliveIntervalMs: args.keepAliveMs,
+      profile: args.profile,
+    });
+    if (stopping) await current.stop();
+    const where = args.remoteHost
+      ? `${args.remoteHost}:${remotePort} (from task ${target.taskId})`
+      : `${names.container}:${remotePort} in task ${target.taskId}`;
+    console.log(
+      `${round === 0 ? 'Forwarding' : 'Forwarding again'}: http://127.0.0.1:${current.localPort} → ${where} of ${names.cluster}/${names.service} (session ${current.sessionId}). Press Ctrl-C to stop.`,
+    );
+    const end = await current.ended;
+    if (stopping || end.reason === 'stopped') break;
+    console.error(`The session ended: ${end.message}. Starting a new one...`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** Math.min(round, 4), 10_000)));
+  }
+  console.log('Session ended; local port released.');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = errorMessage(error);
+    const hint =
+      error instanceof SessionStartError && error.code === 'TargetNotConnected'
+        ? '\nThe task has no running SSM agent: is ECS Exec enabled on the service (and the task replaced since)? Run: npm run doctor -- --environment <env>'
+        : '';
+    console.error(`forward: ${message}${hint}`);
+    process.exit(error instanceof UserInputError || error instanceof SessionStartError ? 2 : 1);
+  },
+);

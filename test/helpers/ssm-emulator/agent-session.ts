@@ -1,0 +1,436 @@
+/**
+ * The service and agent side of one port-forwarding session, as the protocol reference's emulator
+ * checklist (§10) describes it: HandshakeRequest with the scenario's AgentVersion, acks (re-acks
+ * for duplicates; ack-and-drop before the handshake), retransmission of unacked output, an smux v1
+ * server that dials the real destination (Flag 3 and FIN when it cannot), basic mode with
+ * DisconnectToPort, channel_closed with real-looking Output texts, an idle timeout, the agent's smux
+ * keep-alive when the client version asks for it, and faults (drop, delay, reorder, duplicate).
+ */
+import { connect, type Socket } from 'node:net';
+import {
+  Flag,
+  HeaderFlag,
+  MessageFormatError,
+  MessageType,
+  PayloadType,
+  compareVersions,
+  decodeMessage,
+  encodeAcknowledge,
+  encodeMessage,
+  flagPayload,
+  parseJsonPayload,
+  readFlag,
+  type AcknowledgeContent,
+  type ClientMessage,
+} from '../../../actions/shared/src/ssm/codec.js';
+import { FrameParser, SmuxCommand, encodeData, encodeFrame } from '../../../actions/shared/src/ssm/smux.js';
+import type { Destination } from './scenario.js';
+
+export const OUTPUTS = {
+  handshakeTimeout:
+    '\n----------ERROR-------\nEncountered error while initiating handshake. Handshake timed out. Please ensure that you have the latest version of the session manager plugin.',
+  idleTimeout: 'Your session timed out due to inactivity and has been terminated.',
+  keepAliveTimeout:
+    '\n----------ERROR-------\nsmux session closed: no data or keep-alive from the client for too long (keep-alive timeout).',
+  dialFailed: (address: string, reason: string) =>
+    `Unable to connect to specified port: dial tcp ${address}: connect: ${reason}`,
+} as const;
+
+/** Misbehaviour of the service, applied to frames it sends (and, for drops, to frames it receives). */
+export interface Faults {
+  /** Drop this fraction of outgoing stream messages (their retransmissions get through again by chance). */
+  dropRate?: number;
+  /** Drop the first N outgoing stream messages once each. */
+  dropFirst?: number;
+  /** Send this fraction of outgoing stream messages twice. */
+  duplicateRate?: number;
+  /** Hold this fraction of outgoing stream messages back and send them after the next one. */
+  reorderRate?: number;
+  /** Delay every outgoing frame by this many ms. */
+  delayMs?: number;
+  /** Drop this fraction of incoming client stream messages without ack. */
+  dropIncomingRate?: number;
+  /** Do not send the HandshakeRequest's follow-up: never answer (handshake timeout tests use the client side). */
+  silent?: boolean;
+}
+
+export interface AgentSessionOptions {
+  readonly sessionId: string;
+  readonly agentVersion: string;
+  readonly properties: Record<string, string>;
+  readonly resolve: (host: string, port: number) => Destination | undefined;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly keepAlive: { readonly intervalMs: number; readonly timeoutMs: number };
+  readonly faults: Faults;
+  readonly random: () => number;
+  readonly onEnd: (output: string) => void;
+}
+
+interface Outgoing {
+  readonly sequenceNumber: bigint;
+  readonly frame: Buffer;
+  lastSent: number;
+}
+
+/** Frames go out through this; the emulator swaps it on reconnect. */
+export type FrameSink = (frame: Buffer) => void;
+
+export class AgentSession {
+  clientVersion?: string;
+  mux = false;
+  ended = false;
+  readonly stats = {
+    received: 0,
+    duplicatesReacked: 0,
+    droppedBeforeHandshake: 0,
+    resent: 0,
+    sent: 0,
+    streamsOpened: 0,
+    dialFailures: 0,
+  };
+  private sink?: FrameSink;
+  private nextSequence = 0n;
+  private expected = 0n;
+  private readonly outgoing = new Map<bigint, Outgoing>();
+  private readonly reorder = new Map<bigint, ClientMessage>();
+  private handshakeComplete = false;
+  private held?: Buffer;
+  private droppedFirst = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lastActivity = Date.now();
+  private lastClientFrame = Date.now();
+  private keepAliveOn = false;
+  // mux
+  private readonly parser = new FrameParser();
+  private readonly streams = new Map<number, { socket?: Socket; pending: Buffer[]; closed: boolean }>();
+  // basic
+  private basicSocket?: Socket;
+  private basicDialing?: Promise<boolean>;
+
+  constructor(private readonly options: AgentSessionOptions) {
+    this.timers.push(setInterval(() => this.tick(), 100));
+  }
+
+  /** A (re)connected client: start sending through it and resend what it has not acknowledged. */
+  attach(sink: FrameSink): void {
+    this.sink = sink;
+    if (this.nextSequence === 0n) {
+      this.sendStream(
+        PayloadType.HandshakeRequest,
+        Buffer.from(
+          JSON.stringify({
+            AgentVersion: this.options.agentVersion,
+            RequestedClientActions: [
+              {
+                ActionType: 'SessionType',
+                ActionParameters: { SessionType: 'Port', Properties: this.options.properties },
+              },
+            ],
+          }),
+        ),
+      );
+      const handshakeStarted = Date.now();
+      const timer = setInterval(() => {
+        if (this.handshakeComplete || this.ended) clearInterval(timer);
+        else if (Date.now() - handshakeStarted > this.options.handshakeTimeoutMs) {
+          clearInterval(timer);
+          this.end(OUTPUTS.handshakeTimeout);
+        }
+      }, 50);
+      this.timers.push(timer);
+    } else {
+      for (const message of this.outgoing.values()) this.transmit(message);
+    }
+  }
+
+  detach(): void {
+    this.sink = undefined;
+  }
+
+  /** Ends the session from the service side; the emulator sends channel_closed with `output`. */
+  end(output: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const stream of this.streams.values()) stream.socket?.destroy();
+    this.basicSocket?.destroy();
+    this.options.onEnd(output);
+  }
+
+  /** One binary frame from the client. */
+  receive(frame: Buffer): void {
+    if (this.ended) return;
+    let message: ClientMessage;
+    try {
+      message = decodeMessage(frame);
+    } catch (error) {
+      if (error instanceof MessageFormatError) return; // the agent drops it; the client resends
+      throw error;
+    }
+    if (message.messageType === MessageType.Acknowledge) {
+      const content = parseJsonPayload<AcknowledgeContent>(message);
+      this.outgoing.delete(BigInt(content.AcknowledgedMessageSequenceNumber));
+      return;
+    }
+    if (message.messageType !== MessageType.InputStreamData) return;
+    if ((this.options.faults.dropIncomingRate ?? 0) > this.options.random()) return;
+    this.stats.received++;
+    if (message.sequenceNumber < this.expected) {
+      this.stats.duplicatesReacked++;
+      this.ack(message);
+      return;
+    }
+    if (message.sequenceNumber > this.expected) {
+      this.reorder.set(message.sequenceNumber, message);
+      this.ack(message);
+      return;
+    }
+    this.process(message);
+    this.ack(message);
+    this.expected++;
+    for (let next = this.reorder.get(this.expected); next; next = this.reorder.get(this.expected)) {
+      this.reorder.delete(this.expected);
+      this.process(next);
+      this.expected++;
+    }
+  }
+
+  private process(message: ClientMessage): void {
+    if (!this.handshakeComplete) {
+      if (message.payloadType === PayloadType.HandshakeResponse) this.onHandshakeResponse(message);
+      else this.stats.droppedBeforeHandshake++; // "Handshake still in progress, ignore stream data message"
+      return;
+    }
+    this.lastActivity = Date.now();
+    if (message.payloadType === PayloadType.Flag) {
+      const flag = readFlag(message);
+      if (flag === Flag.TerminateSession) this.end('');
+      else if (flag === Flag.DisconnectToPort) {
+        this.basicSocket?.destroy();
+        this.basicSocket = undefined;
+      }
+      return;
+    }
+    if (message.payloadType !== PayloadType.Output) return;
+    if (this.mux) this.onMuxBytes(message.payload);
+    else void this.onBasicBytes(message.payload);
+  }
+
+  private onHandshakeResponse(message: ClientMessage): void {
+    const response = parseJsonPayload<{
+      ClientVersion?: string;
+      ProcessedClientActions?: Array<{ ActionType: string; ActionStatus: number; Error?: string }>;
+    }>(message);
+    this.clientVersion = response.ClientVersion ?? '';
+    const failed = (response.ProcessedClientActions ?? []).find((action) => action.ActionStatus !== 1);
+    if (failed) {
+      this.end(`${failed.ActionType} failed on client with status ${failed.ActionStatus} error: ${failed.Error ?? ''}`);
+      return;
+    }
+    this.handshakeComplete = true;
+    const version = this.clientVersion;
+    this.mux = this.options.properties.type === 'LocalPortForwarding' && compareVersions(version, '1.1.70') >= 0;
+    // Agents ≥ 3.1.1575.0 turn keep-alive off for clients > 1.2.331.0; 3.1.1476.0-3.1.1511.0 keep it on.
+    const agentAlwaysKeepsAlive = compareVersions(this.options.agentVersion, '3.1.1511.0') <= 0;
+    this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(compareVersions(version, '1.2.331.0') > 0));
+    this.sendStream(
+      PayloadType.HandshakeComplete,
+      Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })),
+    );
+    this.lastActivity = Date.now();
+    this.lastClientFrame = Date.now();
+    if (this.keepAliveOn) {
+      this.timers.push(
+        setInterval(() => this.writeStream(encodeFrame(SmuxCommand.Nop, 0)), this.options.keepAlive.intervalMs),
+      );
+    }
+    if (!this.mux) void this.dialBasic();
+  }
+
+  // ---- mux: an smux v1 server over the client's byte stream ----
+
+  private onMuxBytes(bytes: Buffer): void {
+    this.lastClientFrame = Date.now(); // what smux's keep-alive timeout watches
+    let frames;
+    try {
+      frames = this.parser.push(bytes);
+    } catch (error) {
+      this.end(`\n----------ERROR-------\nsmux: ${(error as Error).message}`);
+      return;
+    }
+    for (const frame of frames) {
+      if (frame.command === SmuxCommand.Syn) this.openStream(frame.streamId);
+      else if (frame.command === SmuxCommand.Psh) {
+        const stream = this.streams.get(frame.streamId);
+        if (stream?.socket) stream.socket.write(frame.data);
+        else stream?.pending.push(frame.data);
+      } else if (frame.command === SmuxCommand.Fin) {
+        const stream = this.streams.get(frame.streamId);
+        if (stream) {
+          stream.closed = true;
+          stream.socket?.destroy();
+          this.streams.delete(frame.streamId);
+        }
+      }
+      // NOP: activity only.
+    }
+  }
+
+  private openStream(streamId: number): void {
+    this.stats.streamsOpened++;
+    const stream: { socket?: Socket; pending: Buffer[]; closed: boolean } = { pending: [], closed: false };
+    this.streams.set(streamId, stream);
+    const destination = this.destination();
+    const fail = (): void => {
+      this.stats.dialFailures++;
+      this.sendStream(PayloadType.Flag, flagPayload(Flag.ConnectToPortError));
+      this.writeStream(encodeFrame(SmuxCommand.Fin, streamId));
+      this.streams.delete(streamId);
+    };
+    if (!destination) {
+      fail();
+      return;
+    }
+    const socket = connect(destination.port, destination.host);
+    socket.setNoDelay(true);
+    socket.once('connect', () => {
+      if (stream.closed) {
+        socket.destroy();
+        return;
+      }
+      stream.socket = socket;
+      for (const chunk of stream.pending.splice(0)) socket.write(chunk);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of encodeData(streamId, chunk)) this.writeStream(frame);
+    });
+    socket.once('error', () => {
+      if (!stream.socket) fail();
+    });
+    socket.once('close', () => {
+      if (stream.socket && !stream.closed && this.streams.has(streamId)) {
+        this.streams.delete(streamId);
+        this.writeStream(encodeFrame(SmuxCommand.Fin, streamId));
+      }
+    });
+  }
+
+  // ---- basic: one destination connection, re-dialed on demand ----
+
+  private dialBasic(): Promise<boolean> {
+    this.basicDialing ??= new Promise<boolean>((resolve) => {
+      const destination = this.destination();
+      const address = destination
+        ? `${destination.host}:${destination.port}`
+        : `${this.options.properties.host ?? 'localhost'}:${this.options.properties.portNumber}`;
+      if (!destination) {
+        this.end(OUTPUTS.dialFailed(address, 'connection refused'));
+        resolve(false);
+        return;
+      }
+      const socket = connect(destination.port, destination.host);
+      socket.once('connect', () => {
+        this.basicSocket = socket;
+        resolve(true);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        if (this.basicSocket !== socket) {
+          this.end(OUTPUTS.dialFailed(address, error.code === 'ECONNREFUSED' ? 'connection refused' : error.message));
+          resolve(false);
+        }
+      });
+      socket.on('data', (chunk: Buffer) => this.writeStream(chunk));
+      socket.once('close', () => {
+        if (this.basicSocket === socket) this.basicSocket = undefined;
+      });
+    }).finally(() => (this.basicDialing = undefined));
+    return this.basicDialing;
+  }
+
+  private async onBasicBytes(bytes: Buffer): Promise<void> {
+    if (!this.basicSocket && !(await this.dialBasic())) return;
+    this.basicSocket?.write(bytes);
+  }
+
+  private destination(): Destination | undefined {
+    const host = this.options.properties.host ?? 'localhost';
+    return this.options.resolve(host, Number(this.options.properties.portNumber));
+  }
+
+  // ---- the reliable channel, service side ----
+
+  /** Output bytes, at most 1024 per data-channel message. */
+  private writeStream(bytes: Buffer): void {
+    for (let offset = 0; offset < bytes.length; offset += 1024)
+      this.sendStream(PayloadType.Output, bytes.subarray(offset, offset + 1024));
+  }
+
+  private sendStream(payloadType: number, payload: Buffer): void {
+    if (this.ended) return;
+    const sequenceNumber = this.nextSequence++;
+    const frame = encodeMessage({
+      messageType: MessageType.OutputStreamData,
+      sequenceNumber,
+      flags: sequenceNumber === 0n ? HeaderFlag.Syn : HeaderFlag.None,
+      payloadType,
+      payload,
+    });
+    const message = { sequenceNumber, frame, lastSent: 0 };
+    this.outgoing.set(sequenceNumber, message);
+    this.transmit(message, true);
+  }
+
+  private transmit(message: Outgoing, first = false): void {
+    message.lastSent = Date.now();
+    if (!this.sink) return;
+    if (first) this.stats.sent++;
+    else this.stats.resent++;
+    const faults = this.options.faults;
+    if (first && this.droppedFirst < (faults.dropFirst ?? 0)) {
+      this.droppedFirst++;
+      return;
+    }
+    if ((faults.dropRate ?? 0) > this.options.random()) return;
+    if ((faults.reorderRate ?? 0) > this.options.random() && !this.held) {
+      this.held = message.frame;
+      return;
+    }
+    this.emit(message.frame);
+    if ((faults.duplicateRate ?? 0) > this.options.random()) this.emit(message.frame);
+    if (this.held) {
+      const held = this.held;
+      this.held = undefined;
+      this.emit(held);
+    }
+  }
+
+  private emit(frame: Buffer): void {
+    const sink = this.sink;
+    if (!sink) return;
+    const delay = this.options.faults.delayMs ?? 0;
+    if (delay > 0) setTimeout(() => sink(frame), delay);
+    else sink(frame);
+  }
+
+  private ack(message: ClientMessage): void {
+    this.sink?.(encodeAcknowledge(message));
+  }
+
+  private tick(): void {
+    if (this.ended) return;
+    const now = Date.now();
+    // The agent resends the oldest unacked message after the RTO (200 ms here).
+    for (const message of this.outgoing.values()) {
+      if (now - message.lastSent >= 200) this.transmit(message);
+      break;
+    }
+    if (this.held && this.outgoing.size === 0) {
+      this.emit(this.held);
+      this.held = undefined;
+    }
+    if (this.handshakeComplete && now - this.lastActivity > this.options.idleTimeoutMs) this.end(OUTPUTS.idleTimeout);
+    else if (this.keepAliveOn && now - this.lastClientFrame > this.options.keepAlive.timeoutMs)
+      this.end(OUTPUTS.keepAliveTimeout);
+  }
+}

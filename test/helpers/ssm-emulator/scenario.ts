@@ -1,0 +1,122 @@
+/**
+ * What the emulator pretends is running: ECS services and tasks with their runtime view (the part
+ * moto lacks: runtimeId, managed agents, exec flags, rollout state), the agent version, and where
+ * a port inside a task really is on this machine (e.g. port 80 → a real nginx on loopback).
+ */
+
+export type AgentStatus = 'PENDING' | 'RUNNING' | 'STOPPED';
+export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+
+export interface EmulatedContainer {
+  readonly name: string;
+  readonly runtimeId: string;
+  /** ExecuteCommandAgent status; undefined when ECS Exec was off at launch (no agent at all). */
+  agentStatus?: AgentStatus;
+  /** Environment variable names (values are never needed): the doctor looks for AWS keys. */
+  environment?: string[];
+  readonlyRootFilesystem?: boolean;
+}
+
+export interface EmulatedTask {
+  readonly taskId: string;
+  lastStatus: 'PROVISIONING' | 'PENDING' | 'RUNNING' | 'STOPPED';
+  taskDefinitionArn: string;
+  enableExecuteCommand: boolean;
+  platformVersion: string;
+  readonly containers: EmulatedContainer[];
+}
+
+export interface EmulatedService {
+  readonly serviceName: string;
+  enableExecuteCommand: boolean;
+  taskDefinitionArn: string;
+  rolloutState: RolloutState;
+  desiredCount: number;
+  platformVersion: string;
+  /** Security groups and subnets (for the doctor's endpoint checks). */
+  securityGroups?: string[];
+  subnets?: string[];
+  readonly tasks: EmulatedTask[];
+}
+
+export interface EmulatedCluster {
+  readonly clusterName: string;
+  readonly services: EmulatedService[];
+}
+
+/** Where a destination a session asks for really is: `host:port` inside the task → loopback. */
+export type Destination = { readonly host: string; readonly port: number };
+
+export interface Scenario {
+  readonly account: string;
+  readonly region: string;
+  readonly clusters: EmulatedCluster[];
+  /** The AgentVersion the emulated agent reports in its HandshakeRequest. */
+  agentVersion: string;
+  /**
+   * Maps what a session asks for (`portNumber`, and `host` for ToRemoteHost; `localhost` for the
+   * plain document) to a real address on this machine. Unmapped destinations refuse connections.
+   */
+  readonly destinations: Record<string, Destination>;
+}
+
+export const DEFAULT_AGENT_VERSION = '3.3.1802.0';
+
+/** One healthy service with one RUNNING task whose exec agent is RUNNING; port 80 → `target`. */
+export function healthyScenario(options: {
+  readonly target: Destination;
+  readonly cluster?: string;
+  readonly service?: string;
+  readonly container?: string;
+  readonly account?: string;
+  readonly region?: string;
+  readonly agentVersion?: string;
+  readonly revision?: number;
+}): Scenario {
+  const account = options.account ?? '123456789012';
+  const region = options.region ?? 'ap-northeast-1';
+  const cluster = options.cluster ?? 'dev-cluster';
+  const family = `${cluster.replace(/-cluster$/, '')}-service-NginxTaskDefinition`;
+  const taskDefinitionArn = `arn:aws:ecs:${region}:${account}:task-definition/${family}:${options.revision ?? 1}`;
+  return {
+    account,
+    region,
+    agentVersion: options.agentVersion ?? DEFAULT_AGENT_VERSION,
+    destinations: { 'localhost:80': options.target },
+    clusters: [
+      {
+        clusterName: cluster,
+        services: [
+          {
+            serviceName: options.service ?? 'dev-nginx',
+            enableExecuteCommand: true,
+            taskDefinitionArn,
+            rolloutState: 'COMPLETED',
+            desiredCount: 1,
+            platformVersion: '1.4.0',
+            securityGroups: ['sg-0service'],
+            subnets: ['subnet-0isolated1', 'subnet-0isolated2'],
+            tasks: [
+              {
+                taskId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+                lastStatus: 'RUNNING',
+                taskDefinitionArn,
+                enableExecuteCommand: true,
+                platformVersion: '1.4.0',
+                containers: [
+                  {
+                    name: options.container ?? 'nginx',
+                    runtimeId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890',
+                    agentStatus: 'RUNNING',
+                    environment: [],
+                    readonlyRootFilesystem: false,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
