@@ -128,6 +128,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
 
+  // A replacement session listens where the first one did, so the local URL stays the same.
+  let localPort = args.localPort;
   for (let round = 0; !stopping; round++) {
     const target = await findTarget(ecs, {
       cluster: names.cluster,
@@ -140,12 +142,13 @@ async function main(): Promise<number> {
       target: target.target,
       remotePort,
       remoteHost: args.remoteHost,
-      localPort: args.localPort,
+      localPort,
       region,
       logger,
       keepAliveIntervalMs: args.keepAliveMs,
       profile: args.profile,
     });
+    localPort = current.localPort;
     if (stopping) await current.stop();
     const where = args.remoteHost
       ? `${args.remoteHost}:${remotePort} (from task ${target.taskId})`

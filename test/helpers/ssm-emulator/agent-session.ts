@@ -50,7 +50,7 @@ export interface Faults {
   delayMs?: number;
   /** Drop this fraction of incoming client stream messages without ack. */
   dropIncomingRate?: number;
-  /** Do not send the HandshakeRequest's follow-up: never answer (handshake timeout tests use the client side). */
+  /** Never send the HandshakeRequest (an agent that hangs): the client's handshake timeout fires. */
   silent?: boolean;
 }
 
@@ -115,6 +115,7 @@ export class AgentSession {
   /** A (re)connected client: start sending through it and resend what it has not acknowledged. */
   attach(sink: FrameSink): void {
     this.sink = sink;
+    if (this.options.faults.silent) return; // an agent that never starts the handshake
     if (this.nextSequence === 0n) {
       this.sendStream(
         PayloadType.HandshakeRequest,
@@ -230,7 +231,11 @@ export class AgentSession {
     }
     this.handshakeComplete = true;
     const version = this.clientVersion;
-    this.mux = this.options.properties.type === 'LocalPortForwarding' && compareVersions(version, '1.1.70') >= 0;
+    // Agents up to 3.0.196.0 have no multiplexing; newer ones multiplex for clients ≥ 1.1.70.
+    this.mux =
+      this.options.properties.type === 'LocalPortForwarding' &&
+      compareVersions(version, '1.1.70') >= 0 &&
+      compareVersions(this.options.agentVersion, '3.0.196.0') > 0;
     // Agents ≥ 3.1.1575.0 turn keep-alive off for clients > 1.2.331.0; 3.1.1476.0-3.1.1511.0 keep it on.
     const agentAlwaysKeepsAlive = compareVersions(this.options.agentVersion, '3.1.1511.0') <= 0;
     this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(compareVersions(version, '1.2.331.0') > 0));

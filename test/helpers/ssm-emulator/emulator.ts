@@ -295,7 +295,7 @@ export class SsmEmulator {
   /** ECS targets are connected only when the task runs with exec enabled and a RUNNING agent. */
   private targetConnected(target: string): boolean {
     const match = /^ecs:([^_]+)_([^_]+)_(.+)$/.exec(target);
-    if (!match) return false;
+    if (!match || this.scenario.agentsReachSsm === false) return false;
     const [, clusterName, taskId, runtimeId] = match;
     const cluster = this.scenario.clusters.find((c) => c.clusterName === clusterName);
     const task = cluster?.services.flatMap((s) => s.tasks).find((t) => t.taskId === taskId);

@@ -54,6 +54,12 @@ export interface Scenario {
   /** The AgentVersion the emulated agent reports in its HandshakeRequest. */
   agentVersion: string;
   /**
+   * Whether RUNNING agents are connected to SSM. False models an agent that ECS reports as RUNNING
+   * but that cannot reach `ssmmessages` (no endpoint or route, task role without the channel
+   * actions): StartSession then answers TargetNotConnected. @default true
+   */
+  agentsReachSsm?: boolean;
+  /**
    * Maps what a session asks for (`portNumber`, and `host` for ToRemoteHost; `localhost` for the
    * plain document) to a real address on this machine. Unmapped destinations refuse connections.
    */

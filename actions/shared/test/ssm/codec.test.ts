@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import {
+  Flag,
+  HeaderFlag,
+  MessageFormatError,
+  MessageType,
+  PayloadType,
+  compareVersions,
+  decodeMessage,
+  encodeAcknowledge,
+  encodeMessage,
+  flagPayload,
+  readFlag,
+  readSwappedUuid,
+  writeSwappedUuid,
+} from '../../src/ssm/codec.js';
+
+/**
+ * The first 120 bytes of the HandshakeResponse the official plugin sent (protocol reference §4,
+ * observed): header length 116, space-padded type, schema 1, CreatedDate, seq 0, flags 0, the
+ * message id with swapped halves, the SHA-256 digest, PayloadType 6 and a 145-byte payload.
+ */
+const GOLDEN_HEADER = Buffer.from(
+  [
+    '00 00 00 74 69 6e 70 75 74 5f 73 74 72 65 61 6d',
+    '5f 64 61 74 61 20 20 20 20 20 20 20 20 20 20 20',
+    '20 20 20 20 00 00 00 01 00 00 01 a2 23 c8 f7 c4',
+    '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
+    '9e de 3e e9 f5 2c cd 40 bc 8d 59 d7 87 63 46 38',
+    '20 04 d0 4a d8 20 9c 74 50 2b e0 48 3e 13 7a 24',
+    '91 99 ff 82 58 76 6d fd 64 64 4e c0 6d db f6 6a',
+    '00 00 00 06 00 00 00 91',
+  ]
+    .join(' ')
+    .split(' ')
+    .map((byte) => parseInt(byte, 16)),
+);
+
+describe('ClientMessage codec against the golden header', () => {
+  it('reads the golden header field by field', () => {
+    expect(GOLDEN_HEADER.length).toBe(120);
+    expect(GOLDEN_HEADER.readUInt32BE(0)).toBe(116);
+    expect(GOLDEN_HEADER.toString('ascii', 4, 36)).toBe('input_stream_data'.padEnd(32, ' '));
+    expect(readSwappedUuid(GOLDEN_HEADER, 64)).toBe('bc8d59d7-8763-4638-9ede-3ee9f52ccd40');
+    expect(GOLDEN_HEADER.readUInt32BE(112)).toBe(PayloadType.HandshakeResponse);
+    expect(GOLDEN_HEADER.readUInt32BE(116)).toBe(145);
+  });
+
+  it('encodes the same header bytes for the same fields (digest aside, whose payload is not recorded)', () => {
+    const payload = Buffer.alloc(145, 0x20);
+    const frame = encodeMessage({
+      messageType: MessageType.InputStreamData,
+      createdDate: Number(GOLDEN_HEADER.readBigUInt64BE(40)),
+      sequenceNumber: 0n,
+      flags: HeaderFlag.None,
+      messageId: 'bc8d59d7-8763-4638-9ede-3ee9f52ccd40',
+      payloadType: PayloadType.HandshakeResponse,
+      payload,
+    });
+    expect(frame.subarray(0, 80)).toEqual(GOLDEN_HEADER.subarray(0, 80));
+    expect(frame.subarray(112, 120)).toEqual(GOLDEN_HEADER.subarray(112, 120));
+    expect(frame.subarray(80, 112)).toEqual(createHash('sha256').update(payload).digest());
+    expect(frame.subarray(120)).toEqual(payload);
+  });
+});
+
+describe('codec', () => {
+  it('round-trips every field', () => {
+    const payload = Buffer.from('hello');
+    const frame = encodeMessage({
+      messageType: MessageType.OutputStreamData,
+      sequenceNumber: 42n,
+      flags: HeaderFlag.Syn,
+      messageId: '01234567-89ab-cdef-0123-456789abcdef',
+      payloadType: PayloadType.Output,
+      payload,
+      createdDate: 1_700_000_000_000,
+    });
+    expect(decodeMessage(frame)).toEqual({
+      messageType: 'output_stream_data',
+      schemaVersion: 1,
+      createdDate: 1_700_000_000_000,
+      sequenceNumber: 42n,
+      flags: 1n,
+      messageId: '01234567-89ab-cdef-0123-456789abcdef',
+      payloadType: 1,
+      payload,
+    });
+  });
+
+  it('swaps the UUID halves on the wire', () => {
+    const buffer = Buffer.alloc(16);
+    writeSwappedUuid('00112233-4455-6677-8899-aabbccddeeff', buffer, 0);
+    expect(buffer.toString('hex')).toBe('8899aabbccddeeff0011223344556677');
+  });
+
+  it('drops a frame whose payload does not match its digest', () => {
+    const frame = encodeMessage({
+      messageType: MessageType.OutputStreamData,
+      payloadType: 1,
+      payload: Buffer.from('abc'),
+    });
+    frame[120] = 0x78;
+    expect(() => decodeMessage(frame)).toThrow(MessageFormatError);
+  });
+
+  it('rejects short frames, empty types and a zero date, but lets publication messages through', () => {
+    expect(() => decodeMessage(Buffer.alloc(50))).toThrow(/shorter than the header/);
+    const untyped = encodeMessage({ messageType: '' });
+    expect(() => decodeMessage(untyped)).toThrow(/Empty message type/);
+    expect(() => decodeMessage(encodeMessage({ messageType: MessageType.OutputStreamData, createdDate: 0 }))).toThrow(
+      /Zero CreatedDate/,
+    );
+    expect(
+      decodeMessage(encodeMessage({ messageType: MessageType.PausePublication, createdDate: 0 })).messageType,
+    ).toBe('pause_publication');
+  });
+
+  it('accepts NUL-padded types (as some clients write them)', () => {
+    const frame = encodeMessage({ messageType: MessageType.Acknowledge, payload: Buffer.from('{}') });
+    frame.fill(0, 4 + 'acknowledge'.length, 36);
+    expect(decodeMessage(frame).messageType).toBe('acknowledge');
+  });
+
+  it('builds acknowledgements as the service expects them', () => {
+    const ack = decodeMessage(
+      encodeAcknowledge({
+        messageType: 'output_stream_data',
+        messageId: '01234567-89ab-cdef-0123-456789abcdef',
+        sequenceNumber: 7n,
+      }),
+    );
+    expect(ack).toMatchObject({ messageType: 'acknowledge', sequenceNumber: 0n, flags: 3n, payloadType: 0 });
+    expect(JSON.parse(ack.payload.toString())).toEqual({
+      AcknowledgedMessageType: 'output_stream_data',
+      AcknowledgedMessageId: '01234567-89ab-cdef-0123-456789abcdef',
+      AcknowledgedMessageSequenceNumber: 7,
+      IsSequentialMessage: true,
+    });
+  });
+
+  it('encodes flags as 4-byte big-endian payloads', () => {
+    expect(flagPayload(Flag.TerminateSession)).toEqual(Buffer.from([0, 0, 0, 2]));
+    const message = decodeMessage(
+      encodeMessage({
+        messageType: MessageType.InputStreamData,
+        payloadType: PayloadType.Flag,
+        payload: flagPayload(Flag.ConnectToPortError),
+      }),
+    );
+    expect(readFlag(message)).toBe(3);
+  });
+
+  it.each([
+    ['3.0.222.0', '3.0.196.0', 1],
+    ['3.0.196.0', '3.0.196.0', 0],
+    ['3.1.1476.0', '3.1.1511.0', -1],
+    ['1.2.650.0', '1.2.331.0', 1],
+    ['abc', '1.0', NaN],
+  ])('compareVersions(%s, %s) has the sign of %s', (a, b, expected) => {
+    const result = compareVersions(a, b);
+    if (Number.isNaN(expected)) expect(result).toBeNaN();
+    else expect(Math.sign(result)).toBe(expected);
+  });
+});
