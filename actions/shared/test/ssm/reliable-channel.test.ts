@@ -113,9 +113,11 @@ describe('ReliableChannel receiving', () => {
 describe('ReliableChannel sending', () => {
   it('numbers from 0, marks the first message SYN, and buffers before sending (an immediate ack is not lost)', () => {
     const sent: ClientMessage[] = [];
-    // eslint-disable-next-line prefer-const
-    let ch: ReliableChannel;
-    ch = new ReliableChannel({ sendType: MessageType.InputStreamData, onMessage: () => true, tickMs: 5 });
+    const ch: ReliableChannel = new ReliableChannel({
+      sendType: MessageType.InputStreamData,
+      onMessage: () => true,
+      tickMs: 5,
+    });
     ch.attach({
       send: (frame) => {
         const message = decodeMessage(frame);
