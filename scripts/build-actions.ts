@@ -8,12 +8,18 @@
  *
  *   npm run build:actions [-- --outdir DIR]   (DIR/<name>/... instead of actions/<name>/dist/...)
  *   npm run check:dist                         (rebuild, then fail if dist/ differs from Git)
+ *
+ * An action that bundles @aws-cdk/toolkit-lib (actions/cdk) also gets, in dist/, the data files the
+ * bundled code reads at run time: the CloudFormation resource spec (`db.json.gz`, without which the
+ * diff crashes) and a `package.json` with toolkit-lib's version (the toolkit looks for one above
+ * its own file to learn its version). See `serviceSpecNextToBundle`.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const ACTIONS_DIR = fileURLToPath(new URL('../actions/', import.meta.url));
 
@@ -45,11 +51,54 @@ export async function buildAction(name: string, outdir = join(ACTIONS_DIR, name,
       sourcemap: false,
       charset: 'utf8',
     };
-    await build(options);
+    const result = await build({ ...options, metafile: true, plugins: [serviceSpecNextToBundle] });
     written.push(outfile);
+    const inputs = Object.keys(result.metafile?.inputs ?? {});
+    if (inputs.some((input) => input.includes('node_modules/@aws-cdk/aws-service-spec/'))) {
+      written.push(...writeToolkitData(outdir));
+    }
   }
   if (written.length === 0) throw new Error(`actions/${name} has an action.yml but no src/index.ts`);
-  return written;
+  return [...new Set(written)];
+}
+
+const require = createRequire(import.meta.url);
+const SERVICE_SPEC_DB = "path.join(__dirname, '..', DB_COMPRESSED)";
+
+/**
+ * @aws-cdk/aws-service-spec finds its database at `<its lib>/../db.json.gz`. Bundled, `__dirname`
+ * is dist/, so `..` would be the action's folder: point it at dist/ itself, where
+ * `writeToolkitData` copies the file. Fails the build if the library changes how it finds the file.
+ */
+const serviceSpecNextToBundle: Plugin = {
+  name: 'service-spec-next-to-bundle',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]@aws-cdk[\\/]aws-service-spec[\\/]lib[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(SERVICE_SPEC_DB)) {
+        throw new Error(`${args.path} no longer contains ${SERVICE_SPEC_DB}: update scripts/build-actions.ts`);
+      }
+      return { contents: source.replace(SERVICE_SPEC_DB, 'path.join(__dirname, DB_COMPRESSED)'), loader: 'js' };
+    });
+  },
+};
+
+/** Copies the service spec database and writes the toolkit's package.json into `outdir`. */
+function writeToolkitData(outdir: string): string[] {
+  mkdirSync(outdir, { recursive: true });
+  const specPackage = require.resolve('@aws-cdk/aws-service-spec/package.json');
+  const database = join(outdir, 'db.json.gz');
+  copyFileSync(join(dirname(specPackage), 'db.json.gz'), database);
+  const toolkit = JSON.parse(readFileSync(require.resolve('@aws-cdk/toolkit-lib/package.json'), 'utf8')) as {
+    version: string;
+  };
+  const manifest = join(outdir, 'package.json');
+  // No "name": a second package named like a real one would collide in jest's module map.
+  writeFileSync(
+    manifest,
+    `${JSON.stringify({ private: true, version: toolkit.version, description: 'bundled @aws-cdk/toolkit-lib' }, null, 2)}\n`,
+  );
+  return [database, manifest];
 }
 
 async function main(): Promise<void> {

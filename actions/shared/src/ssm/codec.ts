@@ -3,7 +3,7 @@
  * payload. Layout, padding, the swapped UUID halves and the SHA-256 digest follow the protocol
  * reference (shared/reference/ssm-port-forwarding.md §4); golden bytes are in the tests.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 export const HEADER_LENGTH = 116;
 export const PAYLOAD_OFFSET = HEADER_LENGTH + 4;
@@ -67,6 +67,14 @@ export function writeSwappedUuid(uuid: string, target: Buffer, offset: number): 
   bytes.copy(target, offset + 8, 0, 8);
 }
 
+/** Writes a random version-4 UUID with swapped halves (bytes 6 and 8 carry the version and variant). */
+function randomUuidInto(target: Buffer, offset: number): void {
+  randomFillSync(target, offset, 16);
+  // Swapped layout: UUID bytes 8-15 come first, so UUID byte 8 is at offset, byte 6 at offset + 14.
+  target[offset + 14] = (target[offset + 14]! & 0x0f) | 0x40;
+  target[offset] = (target[offset]! & 0x3f) | 0x80;
+}
+
 export function readSwappedUuid(source: Buffer, offset: number): string {
   const hex = Buffer.concat([source.subarray(offset + 8, offset + 16), source.subarray(offset, offset + 8)]).toString(
     'hex',
@@ -84,7 +92,8 @@ export function encodeMessage(message: Partial<ClientMessage> & Pick<ClientMessa
   buffer.writeBigUInt64BE(BigInt(message.createdDate ?? Date.now()), 40);
   buffer.writeBigInt64BE(message.sequenceNumber ?? 0n, 48);
   buffer.writeBigUInt64BE(message.flags ?? HeaderFlag.None, 56);
-  writeSwappedUuid(message.messageId ?? randomUUID(), buffer, 64);
+  if (message.messageId) writeSwappedUuid(message.messageId, buffer, 64);
+  else randomUuidInto(buffer, 64); // a fresh v4 UUID, written swapped without a string round trip
   createHash('sha256').update(payload).digest().copy(buffer, 80);
   buffer.writeUInt32BE(message.payloadType ?? 0, 112);
   buffer.writeUInt32BE(payload.length, 116);

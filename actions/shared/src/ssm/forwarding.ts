@@ -28,16 +28,18 @@ export interface ForwardingOptions {
   readonly logger: Logger;
   readonly keepAliveIntervalMs?: number;
   readonly profile?: string;
+  /** The plugin binary for the plugin engine. @default 'session-manager-plugin' on PATH */
+  readonly pluginBinary?: string;
 }
 
 export async function startForwarding(options: ForwardingOptions): Promise<ForwardingSession> {
   if (options.engine === 'plugin') {
     const endpoint = await options.ssm.config.endpoint?.();
     const ssmEndpoint = endpoint
-      ? `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`
+      ? `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path.replace(/\/$/, '')}`
       : `https://ssm.${options.region}.amazonaws.com`;
     const localPort = options.localPort || (await freeLocalPort());
-    return startPluginSession({ ...options, localPort, ssmEndpoint });
+    return startPluginSession({ ...options, localPort, ssmEndpoint, binary: options.pluginBinary });
   }
   return PortForwardingSession.start(options);
 }

@@ -87,7 +87,7 @@ describe('ReliableChannel receiving', () => {
   it('drops corrupted frames without acking them, and ignores unknown types', () => {
     const { ch, acks } = channel();
     const bad = peer(0);
-    bad[bad.length - 1] ^= 0xff;
+    bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0xff, bad.length - 1);
     ch.receive(bad);
     ch.receive(encodeMessage({ messageType: 'agent_session_state', payload: Buffer.from('{}') }));
     expect(acks()).toEqual([]);

@@ -1,0 +1,208 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { App } from 'aws-cdk-lib';
+import { addEnvironments } from '../../../infra/lib/build-app.js';
+import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
+import { enforceNag } from '../../../infra/lib/nag.js';
+import { environment, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
+import { runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
+import { cdk } from '../../../test/helpers/cdk-cli.js';
+import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
+import { deployOidcStack } from '../../../test/helpers/local-stacks.js';
+import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
+
+/**
+ * The bundled cdk action run as the runner runs it, against moto (the local AWS) and a local
+ * GitHub API: deploy the base of dev, diff a changed config (a bigger task, two more endpoints)
+ * with the sticky comment, then deploy the change.
+ */
+const PR_NUMBER = 7;
+const HEAD_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
+const MARKER = '<!-- private-aws-gitops:cdk-diff:dev -->';
+const LABEL = 'allow-destructive-change';
+
+describe('actions/cdk against moto and a local GitHub API', () => {
+  let aws: LocalAws;
+  let api: GitHubApi;
+  let work: string;
+  let baseAssembly: string;
+  let changedAssembly: string;
+  let baseDeploy: ActionRun;
+
+  /** Synthesizes dev in-process with cdk-nag enforced, as `cdk synth` would, into a directory. */
+  function synth(name: string, overrides: ConfigOverrides): string {
+    const outdir = join(work, name);
+    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
+    const oidc = `arn:aws:iam::${aws.account}:oidc-provider/token.actions.githubusercontent.com`;
+    addEnvironments(app, [
+      environment('dev', { ...overrides, github: { existingOidcProviderArn: oidc } }, aws.account),
+    ]);
+    enforceNag(app);
+    app.synth();
+    return outdir;
+  }
+
+  function awsEnv(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: aws.region,
+      AWS_DEFAULT_REGION: aws.region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+  }
+
+  function runCdkAction(inputs: Record<string, string>, pullRequest = true): Promise<ActionRun> {
+    return runAction('cdk', {
+      inputs: { environment: 'dev', 'github-token': 'fake-token', ...inputs },
+      env: { ...awsEnv(), GITHUB_API_URL: api.url },
+      github: pullRequest
+        ? {
+            eventName: 'pull_request',
+            ref: `refs/pull/${PR_NUMBER}/merge`,
+            apiUrl: api.url,
+            event: { pull_request: { number: PR_NUMBER, head: { sha: HEAD_SHA }, labels: [] } },
+          }
+        : { eventName: 'push', apiUrl: api.url },
+      timeoutMs: 170_000,
+    });
+  }
+
+  const diffInputs = { command: 'diff', stacks: 'dev-network dev-service' };
+  const ourComments = () => api.comments(PR_NUMBER).filter((comment) => comment.body.includes(MARKER));
+
+  beforeAll(async () => {
+    aws = await startMoto();
+    api = await startGitHubApi();
+    work = mkdtempSync(join(tmpdir(), 'cdk-action-'));
+    baseAssembly = synth('base', {});
+    changedAssembly = synth('changed', { task: { cpu: 512, memoryMiB: 1024 }, ec2DebugEndpoints: true });
+    await cdk(
+      [
+        'bootstrap',
+        `aws://${aws.account}/${aws.region}`,
+        '--app',
+        baseAssembly,
+        '--cloudformation-execution-policies',
+        `arn:aws:iam::${aws.account}:policy/dev-cfn-execution`,
+      ],
+      aws.env(),
+    );
+    // After bootstrap (it creates the version parameter this overwrites): the administrator's stack.
+    await deployOidcStack(aws, 'dev');
+    baseDeploy = await runCdkAction(
+      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
+      false,
+    );
+    // Other people's comments fill more than one page before the action's first comment.
+    for (let i = 0; i < 35; i++) api.addComment(PR_NUMBER, `review comment ${i}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    await aws?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('deploys the base in dependency order and outputs the stack outputs as JSON', async () => {
+    expect([baseDeploy.exitCode, baseDeploy.errors]).toEqual([0, []]);
+    const outputs = JSON.parse(baseDeploy.outputs.outputs!) as Record<string, Record<string, string>>;
+    expect(Object.keys(outputs)).toEqual(['dev-network', 'dev-service']);
+    expect(outputs['dev-service']).toMatchObject({
+      ClusterName: 'dev-cluster',
+      ServiceName: 'dev-nginx',
+      ContainerPort: '80',
+    });
+    expect(outputs['dev-network']!.VpcId).toMatch(/^vpc-/);
+    // Progress lines as CloudFormation events arrive, network before service.
+    const progress = baseDeploy.stdout.split('\n').filter((line) => / CREATE_COMPLETE AWS::/.test(line));
+    expect(progress.find((line) => line.startsWith('dev-network'))).toBeDefined();
+    expect(progress.findIndex((l) => l.startsWith('dev-network'))).toBeLessThan(
+      progress.findIndex((l) => l.startsWith('dev-service')),
+    );
+    expect(baseDeploy.summary).toContain('| `dev-service` | `ClusterName` | `dev-cluster` |');
+  });
+
+  it('diff: posts one sticky comment and fails on the destructive replacement without the label', async () => {
+    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['has-changes']).toBe('true');
+    expect(run.outputs['has-destructive-changes']).toBe('true');
+    expect(run.errors).toEqual([
+      expect.stringMatching(
+        /1 destructive change\(s\) in dev: replacement of AWS::ECS::TaskDefinition .*'allow-destructive-change' label/,
+      ),
+    ]);
+    const comments = ourComments();
+    expect(comments).toHaveLength(1);
+    const body = comments[0]!.body;
+    expect(body).toContain(`| \`dev\` | \`${aws.account}\` | \`ap-northeast-1\` | \`fedcba9\` |`);
+    expect(body).toContain('| `dev-network` | 2 | 0 | 0 | 0 |');
+    expect(body).toContain('| `dev-service` | replacement | `AWS::ECS::TaskDefinition` |');
+    expect(body).toContain('`dev-network/Network/Vpc/Ssm/Resource`');
+    expect(body).toMatch(/\*\*\$\d+\.\d\d → \$\d+\.\d\d\*\* \(\+\$49\.87 per month\)/);
+    expect(body).toContain('<details><summary>Raw diff of dev-service</summary>');
+    // Lookup paged past the 30 comments of page one; created once.
+    expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(run.summary).toContain(MARKER);
+  });
+
+  it('diff: updates the same comment in place and passes once the allow label is on the pull request', async () => {
+    const before = ourComments()[0]!.id;
+    api.setLabels(PR_NUMBER, [LABEL]);
+    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+    expect([run.exitCode, run.errors]).toEqual([0, []]);
+    expect(run.outputs['has-destructive-changes']).toBe('true');
+    expect(ourComments()).toEqual([
+      expect.objectContaining({ id: before, body: expect.stringContaining(`Allowed by the \`${LABEL}\` label`) }),
+    ]);
+    expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
+  it('diff: when GitHub answers 422 for the body, posts a shorter one', async () => {
+    // The full comment here is about 2,900 characters: make the stand-in's limit smaller.
+    api.maxBodyLength = 1_500;
+    try {
+      const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+      expect(run.exitCode).toBe(0);
+      expect(run.warnings).toEqual(expect.arrayContaining([expect.stringContaining('GitHub rejected the comment')]));
+      const [comment] = ourComments();
+      expect(comment!.body.length).toBeLessThanOrEqual(1_500);
+      // Every richer rendering was rejected in turn; the last resort keeps the destructive count.
+      expect(run.warnings.filter((w) => w.includes('GitHub rejected the comment')).length).toBeGreaterThanOrEqual(3);
+      expect(comment!.body).toContain('1 destructive change(s)');
+      expect(ourComments()).toHaveLength(1);
+    } finally {
+      api.maxBodyLength = 65_536;
+    }
+  });
+
+  it('deploy: applies the change and outputs the new state', async () => {
+    const run = await runCdkAction(
+      { command: 'deploy', 'assembly-dir': changedAssembly, 'deployment-method': 'direct' },
+      false,
+    );
+    expect([run.exitCode, run.errors]).toEqual([0, []]);
+    const outputs = JSON.parse(run.outputs.outputs!) as Record<string, Record<string, string>>;
+    const vpcId = outputs['dev-network']!.VpcId!;
+    const ec2 = new EC2Client(motoClientConfig(aws));
+    const endpoints = await ec2.send(
+      new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }),
+    );
+    const services = endpoints.VpcEndpoints!.map((e) => e.ServiceName!.split('.').slice(3).join('.')).sort();
+    expect(services).toEqual(['ec2messages', 'ecr.api', 'ecr.dkr', 'logs', 's3', 'ssm', 'ssmmessages']);
+    const cloudformation = new CloudFormationClient(motoClientConfig(aws));
+    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: 'dev-service' }));
+    expect(Stacks![0]!.StackStatus).toBe('UPDATE_COMPLETE');
+
+    // And now there is nothing left to diff: the comment says so in one line.
+    api.setLabels(PR_NUMBER, []);
+    const diff = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+    expect([diff.exitCode, diff.outputs['has-changes']]).toEqual([0, 'false']);
+    expect(ourComments()[0]!.body.split('\n')[1]).toMatch(/^\*\*CDK diff `dev`\*\*: no changes/);
+  });
+});

@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { enforceNag } from '../../../infra/lib/nag.js';
+import { blockingFindings, readNagReport } from '../src/nag.js';
+import { RecordingLogger } from '../../shared/src/logger.js';
+import { deployOptions, diffMethod, stackPatterns, type SelectedStack } from '../src/commands.js';
+import { parseInputs, shouldComment } from '../src/inputs.js';
+import { ActionIoHost } from '../src/io-host.js';
+import { compareCost, estimateCost } from '../src/cost.js';
+
+const read =
+  (values: Record<string, string>) =>
+  (name: string): string =>
+    values[name] ?? '';
+
+describe('inputs', () => {
+  it('parses a diff step with defaults', () => {
+    const inputs = parseInputs(read({ command: 'diff', environment: 'dev' }));
+    expect(inputs).toMatchObject({
+      command: 'diff',
+      environment: 'dev',
+      stacks: [],
+      comment: 'auto',
+      failOnDestructive: true,
+      diffMethod: 'template',
+      deploymentMethod: 'change-set',
+      outputDir: 'cdk.out',
+    });
+    expect(shouldComment(inputs, 'pull_request')).toBe(true);
+    expect(shouldComment(inputs, 'push')).toBe(false);
+    expect(shouldComment({ comment: false }, 'pull_request')).toBe(false);
+  });
+
+  it('splits stack patterns and rejects bad values with the input name', () => {
+    expect(
+      parseInputs(read({ command: 'synth', environment: 'dev', stacks: 'dev-network, dev-*\ndev-service' })).stacks,
+    ).toEqual(['dev-network', 'dev-*', 'dev-service']);
+    expect(() => parseInputs(read({ command: 'destroy', environment: 'dev' }))).toThrow(
+      "Input 'command' must be one of synth, diff, deploy, got 'destroy'.",
+    );
+    expect(() => parseInputs(read({ command: 'diff', environment: 'Dev Env' }))).toThrow(/Input 'environment'/);
+    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', stacks: 'dev;rm' }))).toThrow(
+      /Input 'stacks'/,
+    );
+    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', 'diff-method': 'fast' }))).toThrow(
+      /Input 'diff-method'/,
+    );
+    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', 'fail-on-destructive': 'yes' }))).toThrow(
+      /fail-on-destructive/,
+    );
+  });
+});
+
+describe('toolkit wiring', () => {
+  it('selects every stack of the environment for diff, only the deployable ones for deploy', () => {
+    expect(stackPatterns({ command: 'diff', environment: 'dev', stacks: [] })).toEqual(['dev-*']);
+    expect(stackPatterns({ command: 'deploy', environment: 'dev', stacks: [] })).toEqual([
+      'dev-network',
+      'dev-service',
+    ]);
+    expect(stackPatterns({ command: 'deploy', environment: 'dev', stacks: ['dev-service'] })).toEqual(['dev-service']);
+  });
+
+  it('uses a change set only when asked, and never silently falls back to a template diff', () => {
+    expect(diffMethod('template').method).toBe('template-only');
+    const changeSet = diffMethod('change-set');
+    expect(changeSet.method).toBe('change-set');
+    expect(changeSet.options).toEqual({ fallbackToTemplate: false });
+  });
+
+  it('passes BootstrapVersion explicitly for direct deployments only', () => {
+    const stacks = [
+      {
+        stackName: 'dev-network',
+        template: { Parameters: { BootstrapVersion: { Default: '/cdk-bootstrap/hnb659fds/version' } } },
+      },
+    ] as unknown as SelectedStack[];
+    expect(deployOptions(stacks, 'change-set')).toEqual({ deploymentMethod: { method: 'change-set' } });
+    const direct = deployOptions(stacks, 'direct');
+    expect(direct.deploymentMethod).toEqual({ method: 'direct' });
+    expect([...direct.parameters!.parameters]).toEqual([['BootstrapVersion', '/cdk-bootstrap/hnb659fds/version']]);
+    expect(direct.parameters!.keepExistingParameters).toBe(true);
+  });
+});
+
+describe('ActionIoHost', () => {
+  const activity = (status: string, logicalId: string, reason = '') => ({
+    time: new Date(),
+    level: 'info' as const,
+    action: 'deploy' as const,
+    code: 'CDK_TOOLKIT_I5502' as const,
+    message: '',
+    data: {
+      event: {
+        StackName: 'dev-service',
+        LogicalResourceId: logicalId,
+        ResourceType: 'AWS::ECS::Service',
+        ResourceStatus: status,
+        ResourceStatusReason: reason,
+      },
+      metadata: { constructPath: `dev-service/${logicalId}` },
+    },
+  });
+
+  it('logs a progress line per event and names the root failure, not the cancellations', async () => {
+    const logger = new RecordingLogger();
+    const io = new ActionIoHost(logger);
+    await io.notify(activity('CREATE_IN_PROGRESS', 'Service'));
+    await io.notify(activity('CREATE_FAILED', 'Other', 'Resource creation cancelled'));
+    await io.notify(activity('CREATE_FAILED', 'Service', 'Invalid request provided: subnet not found'));
+    expect(logger.messages('info')[0]).toBe(
+      'dev-service CREATE_IN_PROGRESS AWS::ECS::Service Service (dev-service/Service)',
+    );
+    expect(io.rootFailure()).toEqual(
+      expect.objectContaining({
+        logicalId: 'Service',
+        reason: 'Invalid request provided: subnet not found',
+        path: 'dev-service/Service',
+      }),
+    );
+  });
+
+  it('approves the deploy confirmation and answers other requests with their default', async () => {
+    const io = new ActionIoHost(new RecordingLogger());
+    const base = { time: new Date(), level: 'info' as const, action: 'deploy' as const, message: 'q', data: {} };
+    await expect(io.requestResponse({ ...base, code: 'CDK_TOOLKIT_I5060', defaultResponse: false })).resolves.toBe(
+      true,
+    );
+    await expect(io.requestResponse({ ...base, code: 'CDK_TOOLKIT_I5061', defaultResponse: 'no' })).resolves.toBe('no');
+  });
+});
+
+describe('cost estimate', () => {
+  const task = (cpu: string, memory: string, arch = 'ARM64') => ({
+    Type: 'AWS::ECS::TaskDefinition',
+    Properties: { Cpu: cpu, Memory: memory, RuntimePlatform: { CpuArchitecture: arch } },
+  });
+  const service = { Type: 'AWS::ECS::Service', Properties: { DesiredCount: 2, TaskDefinition: { Ref: 'Task' } } };
+
+  it('prices Fargate by size, architecture and count; endpoints by AZ; lists unknown types', () => {
+    const estimate = estimateCost({
+      s: {
+        Task: task('1024', '2048', 'X86_64'),
+        Service: service,
+        Endpoint: {
+          Type: 'AWS::EC2::VPCEndpoint',
+          Properties: { VpcEndpointType: 'Interface', SubnetIds: ['a', 'b'] },
+        },
+        Gateway: { Type: 'AWS::EC2::VPCEndpoint', Properties: { VpcEndpointType: 'Gateway' } },
+        Logs: { Type: 'AWS::Logs::LogGroup' },
+        Db: { Type: 'AWS::RDS::DBInstance' },
+      },
+    });
+    // 2 × (1 × 0.05056 + 2 × 0.00553) × 730 = 89.97; 2 × 730 × 0.014 = 20.44
+    expect(estimate.items.map((i) => [i.logicalId, i.monthly])).toEqual([
+      ['Service', 89.97],
+      ['Endpoint', 20.44],
+    ]);
+    expect(estimate.total).toBe(110.41);
+    expect(estimate.usageBased).toEqual(['AWS::Logs::LogGroup']);
+    expect(estimate.notPriced).toEqual(['AWS::RDS::DBInstance']);
+  });
+
+  it('compares before and after', () => {
+    const change = compareCost(
+      { s: { Task: task('256', '512'), Service: service } },
+      { s: { Task: task('512', '1024'), Service: service } },
+    );
+    expect(change.delta).toBeCloseTo(change.after.total - change.before.total, 2);
+    expect(change.changed).toEqual([expect.objectContaining({ logicalId: 'Service', before: 17.99, after: 35.98 })]);
+  });
+});
+
+describe('cdk-nag findings from the assembly', () => {
+  it('reads the validation report aws-cdk-lib writes even when synth fails on a finding', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'dev-bad');
+      new s3.CfnBucket(stack, 'Bucket');
+      enforceNag(app);
+      expect(() => app.synth()).toThrow();
+      const report = readNagReport(outdir);
+      const rules = blockingFindings(report.findings).map((finding) => [finding.rule, finding.path]);
+      expect(rules).toEqual(expect.arrayContaining([[expect.stringContaining('AwsSolutions-S1'), 'dev-bad/Bucket']]));
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads no findings when no validation plugin ran', () => {
+    expect(readNagReport(tmpdir())).toEqual({ findings: [], acknowledged: 0 });
+  });
+});
