@@ -31,8 +31,8 @@ const load = (file: string): Workflow => parseYaml(readFileSync(join(WORKFLOWS, 
 const lint = (pattern: string) => spawnSync(process.execPath, [ACTIONLINT, pattern], { cwd: ROOT, encoding: 'utf8' });
 
 describe('workflows', () => {
-  it('are ci, pr and deploy', () => {
-    expect(files).toEqual(expect.arrayContaining(['ci.yml', 'pr.yml', 'deploy.yml']));
+  it('are ci, pr, deploy and smoke-test', () => {
+    expect(files).toEqual(expect.arrayContaining(['ci.yml', 'pr.yml', 'deploy.yml', 'smoke-test.yml']));
   });
 
   it('pass actionlint', () => {
@@ -95,8 +95,38 @@ describe('workflows', () => {
     expect(job.environment).toBe('dev');
     expect(job.concurrency).toEqual({ group: 'deploy-dev', 'cancel-in-progress': false });
     expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-    expect(readFileSync(join(WORKFLOWS, 'deploy.yml'), 'utf8')).toMatch(
-      /# smoke-test:[\s\S]*AWS_OPERATOR_ROLE_ARN[\s\S]*needs\.deploy\.outputs\.outputs/,
+  });
+
+  it('deploy.yml: the smoke test runs after every deploy, with the operator role and the deploy outputs', () => {
+    const job = load('deploy.yml').jobs['smoke-test'] as Job & { needs?: string; with?: unknown };
+    expect(job.needs).toBe('deploy');
+    expect(job.environment).toBe('dev');
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
+    expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
+      '${{ vars.AWS_OPERATOR_ROLE_ARN }}',
     );
+    expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with?.outputs).toBe(
+      '${{ needs.deploy.outputs.outputs }}',
+    );
+  });
+
+  it('smoke-test.yml: on dispatch only, with environment, path and expected status, and the operator role', () => {
+    const workflow = load('smoke-test.yml') as Workflow & {
+      on: { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[] }> } };
+    };
+    expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch']);
+    const inputs = workflow.on.workflow_dispatch.inputs;
+    expect(Object.keys(inputs).sort()).toEqual(['environment', 'expected-status', 'path']);
+    expect(inputs.environment).toMatchObject({ type: 'choice', options: ['dev', 'canary'] });
+    const job = workflow.jobs['smoke-test']!;
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
+    expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
+      '${{ vars.AWS_OPERATOR_ROLE_ARN }}',
+    );
+    expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with).toMatchObject({
+      environment: '${{ inputs.environment }}',
+    });
   });
 });

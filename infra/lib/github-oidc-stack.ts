@@ -5,6 +5,7 @@ import { subjectPrefix, type EnvironmentConfig } from './config.js';
 import { GITHUB_OIDC_HOST, GitHubOidcRole, STS_AUDIENCE } from './constructs/github-oidc-role.js';
 import {
   cloudFormationExecutionStatements,
+  operatorDiagnosticStatements,
   permissionsBoundaryStatements,
   portForwardingStatements,
   type PolicyScope,
@@ -113,7 +114,10 @@ export class GitHubOidcStack extends Stack {
       description: `Smoke tests of ${config.name} from ${github.owner}/${github.repo}: port forwarding only`,
       providerArn,
       subjects: [mainBranch, deployEnvironment],
-      statements: portForwardingStatements(policyScope),
+      statements: [
+        ...portForwardingStatements(policyScope),
+        ...operatorDiagnosticStatements(policyScope, names.operatorRole),
+      ],
     });
     this.operatorRole = operator.role;
 
@@ -130,7 +134,7 @@ export class GitHubOidcStack extends Stack {
     for (const forwarding of [operator.policy, developerPolicy]) {
       acknowledgeWildcards(
         forwarding,
-        'Tasks and services are scoped to this cluster (their ids are generated at run time); ecs:ListTasks has no resource type and is scoped by the ecs:cluster condition; sessions are scoped to those the caller started (session ids begin with the caller id).',
+        "Tasks and services are scoped to this cluster (their ids are generated at run time); ecs:ListTasks has no resource type and is scoped by the ecs:cluster condition; sessions are scoped to those the caller started (session ids begin with the caller id). The operator role's read-only diagnostics (ECS DescribeTaskDefinition/DescribeClusters, EC2 Describe*, logs:DescribeLogGroups) have no resource type; IAM reads are limited to this environment's workload roles and policies, the simulation to the role itself, the stack read to the service stack (its id is generated).",
       );
     }
     acknowledgeWildcards(

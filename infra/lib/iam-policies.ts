@@ -66,6 +66,62 @@ export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatemen
 }
 
 /**
+ * Read-only rights the smoke test needs beyond forwarding: the service stack's outputs (to find the
+ * service from the environment name) and what the doctor reads to explain a failure (task
+ * definition, cluster exec configuration, the task role's policies, the VPC's endpoints and
+ * security groups, whether the caller may start a session, the exec log group). Nothing here
+ * changes anything.
+ */
+export function operatorDiagnosticStatements(scope: PolicyScope, operatorRoleName: string): iam.PolicyStatement[] {
+  const serviceStack =
+    scope.workloadStackNames.find((name) => name.endsWith('-service')) ?? scope.workloadStackNames[0]!;
+  return [
+    new iam.PolicyStatement({
+      sid: 'ReadServiceStackOutputs',
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [arn(scope, 'cloudformation', `stack/${serviceStack}/*`)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorReadsClusterAndTaskDefinitions',
+      actions: ['ecs:DescribeClusters', 'ecs:DescribeTaskDefinition'],
+      resources: ['*'], // DescribeTaskDefinition has no resource type
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorReadsTheNetwork',
+      actions: [
+        'ec2:DescribeSubnets',
+        'ec2:DescribeVpcAttribute',
+        'ec2:DescribeVpcEndpoints',
+        'ec2:DescribeSecurityGroups',
+      ],
+      resources: ['*'], // EC2 Describe* actions have no resource type
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorReadsTheTaskRole',
+      actions: ['iam:GetRole', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'],
+      resources: scope.workloadStackNames.map(
+        (stack) => `arn:${scope.partition}:iam::${scope.account}:role/${stack}-*`,
+      ),
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorReadsAttachedPolicies',
+      actions: ['iam:GetPolicy', 'iam:GetPolicyVersion'],
+      resources: [`arn:${scope.partition}:iam::${scope.account}:policy/*`, `arn:${scope.partition}:iam::aws:policy/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorSimulatesItsOwnStartSession',
+      actions: ['iam:SimulatePrincipalPolicy'],
+      resources: [`arn:${scope.partition}:iam::${scope.account}:role/${operatorRoleName}`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DoctorFindsTheExecLogGroup',
+      actions: ['logs:DescribeLogGroups'],
+      resources: ['*'],
+    }),
+  ];
+}
+
+/**
  * The ceiling of every role the workload stacks create: what a task, its image pull and its ECS
  * Exec agent, and the VPC flow log delivery can ever need. Even a reviewed-in mistake cannot
  * give a workload role more.

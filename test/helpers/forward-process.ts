@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 /** The developer forwarding script (`npm run forward`), running as a developer would run it. */
 export interface ForwardProcess {
@@ -21,7 +20,7 @@ export function startForward(args: readonly string[], env: Record<string, string
   for (const [name, value] of Object.entries({ ...process.env, NODE_OPTIONS: '', ...env })) {
     if (value !== undefined) environment[name] = value;
   }
-  const child = spawn(TSX, ['scripts/forward.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/forward.ts', ...args], {
     cwd: ROOT,
     env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],

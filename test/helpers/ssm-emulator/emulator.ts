@@ -310,6 +310,8 @@ export class SsmEmulator {
   }
 
   private ecs(operation: string, input: Record<string, unknown>): unknown {
+    if (operation === 'DescribeTaskDefinition') return this.describeTaskDefinition(String(input.taskDefinition ?? ''));
+    if (operation === 'DescribeClusters') return this.describeClusters((input.clusters ?? ['default']) as string[]);
     const cluster = this.cluster(input.cluster);
     const { account, region } = this.scenario;
     const clusterArn = `arn:aws:ecs:${region}:${account}:cluster/${cluster.clusterName}`;
@@ -407,6 +409,73 @@ export class SsmEmulator {
       default:
         throw new ApiError('InvalidAction', `ECS operation ${operation} is not emulated`);
     }
+  }
+
+  /**
+   * A task definition as the scenario implies it: its containers (environment names, secrets,
+   * read-only root) from the first task that runs it, its task role from the service.
+   */
+  private describeTaskDefinition(wanted: string): unknown {
+    const { account, region } = this.scenario;
+    const matches = (arn: string): boolean =>
+      arn === wanted || arn.split('/').pop() === wanted || arn.split('/').pop()!.split(':')[0] === wanted;
+    for (const service of this.scenario.clusters.flatMap((c) => c.services)) {
+      const task = service.tasks.find((t) => matches(t.taskDefinitionArn));
+      const arn =
+        task?.taskDefinitionArn ?? (matches(service.taskDefinitionArn) ? service.taskDefinitionArn : undefined);
+      if (!arn) continue;
+      const [family, revision] = arn.split('/').pop()!.split(':');
+      const containers = task?.containers ?? service.tasks[0]?.containers ?? [];
+      return {
+        taskDefinition: {
+          taskDefinitionArn: arn,
+          family,
+          revision: Number(revision),
+          status: 'ACTIVE',
+          networkMode: 'awsvpc',
+          requiresCompatibilities: ['FARGATE'],
+          compatibilities: ['EC2', 'FARGATE'],
+          ...(service.taskRoleArn ? { taskRoleArn: service.taskRoleArn } : {}),
+          executionRoleArn: `arn:aws:iam::${account}:role/${family}-ExecutionRole`,
+          containerDefinitions: containers.map((container) => ({
+            name: container.name,
+            image: `${account}.dkr.ecr.${region}.amazonaws.com/ecr-public/nginx/nginx:1.28-alpine`,
+            essential: true,
+            readonlyRootFilesystem: container.readonlyRootFilesystem ?? false,
+            environment: (container.environment ?? []).map((name) => ({ name, value: 'value' })),
+            secrets: (container.secrets ?? []).map((name) => ({
+              name,
+              valueFrom: `arn:aws:ssm:${region}:${account}:parameter/${name}`,
+            })),
+          })),
+        },
+      };
+    }
+    throw new ApiError('ClientException', 'Unable to describe task definition.');
+  }
+
+  private describeClusters(names: string[]): unknown {
+    const { account, region } = this.scenario;
+    const wanted = names.map((name) => name.split('/').pop());
+    const clusters = this.scenario.clusters.filter((c) => wanted.includes(c.clusterName));
+    return {
+      clusters: clusters.map((cluster) => ({
+        clusterName: cluster.clusterName,
+        clusterArn: `arn:aws:ecs:${region}:${account}:cluster/${cluster.clusterName}`,
+        status: 'ACTIVE',
+        configuration: {
+          executeCommandConfiguration: {
+            logging: cluster.execLogging?.logging ?? 'DEFAULT',
+            ...(cluster.execLogging?.cloudWatchLogGroupName
+              ? { logConfiguration: { cloudWatchLogGroupName: cluster.execLogging.cloudWatchLogGroupName } }
+              : {}),
+          },
+        },
+      })),
+      failures: wanted
+        .filter((name) => !clusters.some((c) => c.clusterName === name))
+        .map((name) => ({ arn: `arn:aws:ecs:${region}:${account}:cluster/${name}`, reason: 'MISSING' })),
+    };
   }
 
   private cluster(name: unknown): EmulatedCluster {

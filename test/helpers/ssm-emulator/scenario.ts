@@ -14,6 +14,8 @@ export interface EmulatedContainer {
   agentStatus?: AgentStatus;
   /** Environment variable names (values are never needed): the doctor looks for AWS keys. */
   environment?: string[];
+  /** Names of variables injected from Secrets Manager or Parameter Store (`secrets`). */
+  secrets?: string[];
   readonlyRootFilesystem?: boolean;
 }
 
@@ -36,11 +38,21 @@ export interface EmulatedService {
   /** Security groups and subnets (for the doctor's endpoint checks). */
   securityGroups?: string[];
   subnets?: string[];
+  /** The task role of the service's task definitions (DescribeTaskDefinition). @default - none */
+  taskRoleArn?: string;
   readonly tasks: EmulatedTask[];
+}
+
+/** The cluster's ECS Exec logging (`executeCommandConfiguration` in DescribeClusters). */
+export interface EmulatedExecLogging {
+  logging: 'DEFAULT' | 'NONE' | 'OVERRIDE';
+  cloudWatchLogGroupName?: string;
 }
 
 export interface EmulatedCluster {
   readonly clusterName: string;
+  /** @default { logging: 'DEFAULT' } */
+  execLogging?: EmulatedExecLogging;
   readonly services: EmulatedService[];
 }
 
@@ -78,6 +90,8 @@ export function healthyScenario(options: {
   readonly region?: string;
   readonly agentVersion?: string;
   readonly revision?: number;
+  /** @default arn:aws:iam::<account>:role/<env>-service-NginxTaskDefinitionTaskRole */
+  readonly taskRoleArn?: string;
 }): Scenario {
   const account = options.account ?? '123456789012';
   const region = options.region ?? 'ap-northeast-1';
@@ -92,6 +106,7 @@ export function healthyScenario(options: {
     clusters: [
       {
         clusterName: cluster,
+        execLogging: { logging: 'DEFAULT' },
         services: [
           {
             serviceName: options.service ?? 'dev-nginx',
@@ -102,6 +117,9 @@ export function healthyScenario(options: {
             platformVersion: '1.4.0',
             securityGroups: ['sg-0service'],
             subnets: ['subnet-0isolated1', 'subnet-0isolated2'],
+            taskRoleArn:
+              options.taskRoleArn ??
+              `arn:aws:iam::${account}:role/${cluster.replace(/-cluster$/, '')}-service-NginxTaskDefinitionTaskRole`,
             tasks: [
               {
                 taskId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',

@@ -1,0 +1,66 @@
+import * as core from '@actions/core';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import { awsClientConfig } from '../../shared/src/aws.js';
+import { formatFindings, runDoctor } from '../../shared/src/doctor/index.js';
+import { UserInputError, errorMessage } from '../../shared/src/errors.js';
+import { actionsLogger } from '../../shared/src/logger.js';
+import { startForwarding } from '../../shared/src/ssm/forwarding.js';
+import { parseInputs } from './inputs.js';
+import { resolveService } from './resolve-service.js';
+import { SmokeTestError, smokeTest } from './smoke-test.js';
+import { failedSummary, passedSummary } from './summary.js';
+
+const ACTION = 'ssm-smoke-test';
+
+/** The only place where inputs are read, outputs set and a failure becomes the step's failure. */
+export async function run(): Promise<void> {
+  try {
+    const inputs = parseInputs((name) => core.getInput(name));
+    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region)
+      throw new UserInputError(
+        'AWS_REGION is not set: run the aws-credentials action (with aws-region) before this step.',
+      );
+    // The SDK's own retries stay on here (3 attempts): these are reads and session calls, not STS.
+    const config = { ...awsClientConfig({ region, action: ACTION }), maxAttempts: 3 };
+    const service = await resolveService(inputs.source, () => new CloudFormationClient(config));
+    const result = await smokeTest(inputs, service, {
+      ecs: new ECSClient(config),
+      ssm: new SSMClient(config),
+      region,
+      logger: actionsLogger,
+      clock: { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+      startForwarding,
+      diagnose: async (target) =>
+        formatFindings(
+          await runDoctor(
+            {
+              ecs: new ECSClient(config),
+              ec2: new EC2Client(config),
+              iam: new IAMClient(config),
+              sts: new STSClient(config),
+              logger: actionsLogger,
+            },
+            { ...target, region },
+          ),
+        ),
+    });
+    core.setOutput('status', String(result.http.status));
+    core.setOutput('latency-ms', result.http.latencyMs.toFixed(1));
+    core.setOutput('task-id', result.task.taskId);
+    core.setOutput('task-definition', result.task.taskDefinitionArn);
+    core.setOutput('session-id', result.sessionId);
+    await core.summary.addRaw(passedSummary(result, inputs.path)).write();
+    core.info(
+      `Smoke test passed: GET ${inputs.path} → ${result.http.status} in ${result.http.latencyMs.toFixed(1)} ms through session ${result.sessionId}.`,
+    );
+  } catch (error) {
+    if (error instanceof SmokeTestError) await core.summary.addRaw(failedSummary(error.message)).write();
+    core.setFailed(errorMessage(error));
+  }
+}

@@ -1,0 +1,61 @@
+import { UserInputError } from '../../shared/src/errors.js';
+import { readActionYaml } from '../../../test/helpers/action-runner.js';
+import { INPUT, bodyMatcher, parseInputs } from '../src/inputs.js';
+
+const parse = (values: Record<string, string>) => parseInputs((name) => values[name] ?? '');
+
+describe('parseInputs', () => {
+  it('takes the service from the environment with the defaults', () => {
+    expect(parse({ environment: 'dev' })).toMatchObject({
+      source: { kind: 'stack', environment: 'dev' },
+      container: 'nginx',
+      port: undefined,
+      path: '/',
+      expectedStatus: 200,
+      timeoutSeconds: 600,
+      engine: 'native',
+    });
+    expect(parse({ environment: 'dev' }).expectedBody.test('<h1>Welcome to nginx!</h1>')).toBe(true);
+  });
+
+  it('prefers cluster/service, then outputs, then environment', () => {
+    expect(parse({ cluster: 'c', service: 's', outputs: '{}', environment: 'dev' }).source).toEqual({
+      kind: 'explicit',
+      cluster: 'c',
+      service: 's',
+    });
+    expect(parse({ outputs: '{"dev-service":{"ClusterName":"c"}}', environment: 'dev' }).source.kind).toBe('outputs');
+  });
+
+  it.each([
+    [
+      {},
+      "Say which service to test: 'environment' (e.g. dev), or 'outputs' from the deploy job, or 'cluster' and 'service'.",
+    ],
+    [{ cluster: 'c' }, "Inputs 'cluster' and 'service' go together"],
+    [{ outputs: 'not json' }, "Input 'outputs' must be the deploy job's stack outputs JSON"],
+    [{ environment: 'Dev Env' }, "Input 'environment' must be an environment name such as dev, got 'Dev Env'."],
+    [{ environment: 'dev', path: 'index.html' }, "Input 'path' must start with '/', got 'index.html'."],
+    [{ environment: 'dev', 'expected-status': '2000' }, "Input 'expected-status' must be 100-599, got '2000'."],
+    [{ environment: 'dev', 'timeout-seconds': '5' }, "Input 'timeout-seconds' must be 10-3600, got '5'."],
+    [{ environment: 'dev', port: '0' }, "Input 'port' must be 1-65535, got '0'."],
+    [{ environment: 'dev', engine: 'ssh' }, "engine must be one of native, plugin, got 'ssh'."],
+    [{ environment: 'dev', 'expected-body': '/(unclosed/' }, "Input 'expected-body' is not a valid regular expression"],
+  ])('rejects %j', (values, message) => {
+    expect(() => parse(values)).toThrow(UserInputError);
+    expect(() => parse(values)).toThrow(message);
+  });
+
+  it('declares exactly the inputs it reads', () => {
+    expect(Object.keys(readActionYaml('ssm-smoke-test').inputs ?? {}).sort()).toEqual(Object.values(INPUT).sort());
+  });
+});
+
+describe('bodyMatcher', () => {
+  it('matches a substring, or a /regex/ with flags', () => {
+    expect(bodyMatcher('Welcome').test('x Welcome y')).toBe(true);
+    expect(bodyMatcher('Welcome').test('welcome')).toBe(false);
+    expect(bodyMatcher('/welcome to \\w+/i').test('Welcome to nginx')).toBe(true);
+    expect(bodyMatcher('/^ok$/').description).toBe('matching /^ok$/');
+  });
+});

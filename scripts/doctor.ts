@@ -1,0 +1,114 @@
+/**
+ * `npm run doctor -- --environment dev`: checks everything ECS Exec (and so SSM port forwarding)
+ * needs for the environment's service, the way aws-samples' ecs-exec-checker does, and prints each
+ * problem with its exact fix. Read-only: it changes nothing.
+ *
+ *   npm run doctor -- --environment dev [--task TASK_ID] [--profile NAME] [--region REGION]
+ *
+ * Exit codes: 0 nothing fails (warnings and skipped checks allowed), 1 a check fails, 2 bad flags
+ * or no credentials.
+ */
+import { parseArgs } from 'node:util';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { failed, formatFindings, runDoctor } from '../actions/shared/src/doctor/index.js';
+import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
+import type { Logger } from '../actions/shared/src/logger.js';
+import { ENVIRONMENTS } from '../infra/lib/config.js';
+import { resourceNames } from '../infra/lib/names.js';
+
+const USAGE = `Usage: npm run doctor -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--task TASK_ID]
+       [--profile NAME] [--region REGION]`;
+
+interface DoctorArgs {
+  readonly environment: string;
+  readonly task?: string;
+  readonly profile?: string;
+  readonly region?: string;
+}
+
+function parse(argv: string[]): DoctorArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        environment: { type: 'string', short: 'e' },
+        task: { type: 'string' },
+        profile: { type: 'string' },
+        region: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UserInputError(`${errorMessage(error)}\n${USAGE}`);
+  }
+  if (!values.environment) throw new UserInputError(`--environment is required.\n${USAGE}`);
+  if (!ENVIRONMENTS.some((env) => env.name === values.environment)) {
+    throw new UserInputError(
+      `Unknown environment '${values.environment}': expected one of ${ENVIRONMENTS.map((e) => e.name).join(', ')}.`,
+    );
+  }
+  return { environment: values.environment, task: values.task, profile: values.profile, region: values.region };
+}
+
+const logger: Logger = {
+  info: (message) => console.log(message),
+  warning: (message) => console.error(`warning: ${message}`),
+  debug: (message) => {
+    if (process.env.DOCTOR_DEBUG) console.error(`debug: ${message}`);
+  },
+};
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  const config = ENVIRONMENTS.find((env) => env.name === args.environment)!;
+  const names = resourceNames(config);
+  const region = args.region ?? process.env.AWS_REGION ?? config.region;
+  const credentials = fromNodeProviderChain(args.profile ? { profile: args.profile } : {});
+  try {
+    await credentials();
+  } catch (error) {
+    throw new UserInputError(
+      `No AWS credentials found (${errorMessage(error)}). Sign in first, e.g. 'aws sso login --profile <name>', ` +
+        'then pass --profile <name> or set AWS_PROFILE.',
+    );
+  }
+  const clientConfig = { region, credentials, maxAttempts: 3 };
+  const target = {
+    cluster: names.cluster,
+    service: names.service,
+    container: names.container,
+    region,
+    ...(args.task ? { taskId: args.task } : {}),
+  };
+  console.log(
+    `ECS Exec doctor: ${target.cluster}/${target.service}, container ${target.container}, ${region}${args.task ? `, task ${args.task}` : ''}`,
+  );
+  const findings = await runDoctor(
+    {
+      ecs: new ECSClient(clientConfig),
+      ec2: new EC2Client(clientConfig),
+      iam: new IAMClient(clientConfig),
+      sts: new STSClient(clientConfig),
+      logs: new CloudWatchLogsClient(clientConfig),
+      logger,
+    },
+    target,
+  );
+  console.log(formatFindings(findings));
+  return failed(findings).length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`doctor: ${errorMessage(error)}`);
+    process.exit(error instanceof UserInputError ? 2 : 1);
+  },
+);

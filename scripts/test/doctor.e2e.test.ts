@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startDoctorWorld, type DoctorWorld } from '../../test/helpers/doctor-world.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+
+/** Runs `npm run doctor -- <args>` as a developer would (tsx), and collects its output and exit code. */
+function runDoctorCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(TSX, ['scripts/doctor.ts', ...args], {
+      cwd: ROOT,
+      env: { ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), output }));
+  });
+}
+
+/** The doctor CLI against the dev stacks in moto and the ECS emulator, end to end. */
+describe('npm run doctor', () => {
+  let world: DoctorWorld;
+
+  beforeAll(async () => {
+    world = await startDoctorWorld();
+  }, 120_000);
+  afterAll(async () => world?.stop());
+
+  it('healthy: prints the report and exits 0', async () => {
+    world.emulator.scenario = world.healthy();
+    const { code, output } = await runDoctorCli(['--environment', 'dev'], world.env());
+    expect(output).toContain('ECS Exec doctor: dev-cluster/dev-nginx, container nginx, ap-northeast-1');
+    expect(output).toMatch(/^✔ service-exec +ECS Exec is enabled on service dev-nginx$/m);
+    expect(output).toMatch(/^– caller-start-session +not checked: iam:SimulatePrincipalPolicy/m);
+    expect(output).toContain('0 failed, 0 warnings, 1 skipped, 11 ok');
+    expect(code).toBe(0);
+  });
+
+  it('exec off on the service: the finding and its fix, exit 1', async () => {
+    const scenario = world.healthy();
+    const service = scenario.clusters[0]!.services[0]!;
+    service.enableExecuteCommand = false;
+    service.tasks[0]!.enableExecuteCommand = false;
+    service.tasks[0]!.containers[0]!.agentStatus = undefined;
+    world.emulator.scenario = scenario;
+    const { code, output } = await runDoctorCli(['--environment', 'dev'], world.env());
+    expect(output).toMatch(/^✖ service-exec +ECS Exec is off on service dev-nginx/m);
+    expect(output).toMatch(
+      /^ +fix: aws ecs update-service --cluster dev-cluster --service dev-nginx --enable-execute-command --force-new-deployment --region ap-northeast-1$/m,
+    );
+    expect(output).toContain('3 failed');
+    expect(code).toBe(1);
+  });
+
+  it('examines the task given with --task', async () => {
+    world.emulator.scenario = world.healthy();
+    const { code, output } = await runDoctorCli(
+      ['--environment', 'dev', '--task', '0a1b2c3d4e5f60718293a4b5c6d7e8f9'],
+      world.env(),
+    );
+    expect(output).toMatch(/^✔ task +examining task 0a1b2c3d4e5f60718293a4b5c6d7e8f9 /m);
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    [['--environment', 'prod'], /Unknown environment 'prod'/],
+    [['--environment', 'dev', '--bogus'], /Unknown option '--bogus'/],
+    [[], /--environment is required/],
+    [['--environment', 'dev', '--task', 'nope'], /task must be a task id/],
+  ])('bad flags %j: exit 2 with the reason', async (args, message) => {
+    const { code, output } = await runDoctorCli(args, world.env());
+    expect(output).toMatch(message);
+    expect(code).toBe(2);
+  });
+
+  it('no credentials: exit 2 with what to do', async () => {
+    const env = world.env();
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete env[name];
+    const { code, output } = await runDoctorCli(['--environment', 'dev'], {
+      ...env,
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    });
+    expect(output).toContain('No AWS credentials found');
+    expect(code).toBe(2);
+  });
+});

@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Rehearsal {
+  output(): string;
+  exited: Promise<number>;
+  interrupt(): void;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+}
+
+function rehearse(args: string[], env: Record<string, string> = {}): Rehearsal {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/rehearse.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  return {
+    output: () => output,
+    exited,
+    interrupt: () => child.kill('SIGINT'),
+    waitFor: (pattern, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const started = Date.now();
+        const timer = setInterval(() => {
+          if (pattern.test(output)) {
+            clearInterval(timer);
+            resolve();
+          } else if (child.exitCode !== null || Date.now() - started > timeoutMs) {
+            clearInterval(timer);
+            reject(new Error(`rehearse did not print ${pattern}:\n${output}`));
+          }
+        }, 50);
+      }),
+  };
+}
+
+/** The endpoints the rehearsal printed in step 1: after it ends, nothing may listen there. */
+function endpoints(output: string): number[] {
+  const match =
+    /moto http:\/\/localhost:(\d+), emulator http:\/\/127\.0\.0\.1:(\d+), nginx http:\/\/127\.0\.0\.1:(\d+)/.exec(
+      output,
+    );
+  if (!match) throw new Error(`no endpoints in:\n${output}`);
+  return match.slice(1).map(Number);
+}
+
+const closed = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+
+describe('npm run rehearse', () => {
+  let output: string;
+  beforeAll(() => {
+    output = mkdtempSync(join(tmpdir(), 'rehearse-out-'));
+  });
+  afterAll(() => rmSync(output, { recursive: true, force: true }));
+
+  it('plays the whole flow offline, renders the PR comment, and stops everything', async () => {
+    const run = rehearse(['--keep-output', output]);
+    const code = await run.exited;
+    const text = run.output();
+    expect([code, text]).toEqual([0, expect.stringContaining('Rehearsal passed.')]);
+    for (let step = 1; step <= 6; step++) expect(text).toContain(`[${step}/6] `);
+    expect(text).toMatch(/blocked without the label, passed with it; one comment, updated in place/);
+    expect(text).toMatch(/smoke test: GET \/ → 200 in [\d.]+ ms through session/);
+    expect(text).toMatch(
+      /VPC replacement blocked without the label; pull-request token refused by the deploy role \(AccessDenied\)/,
+    );
+    expect(text).toMatch(/^total\s+[\d.]+ s$/m);
+    const comment = readFileSync(join(output, 'pr-comment.md'), 'utf8');
+    expect(comment).toContain('<!-- private-aws-gitops:cdk-diff:dev -->');
+    expect(comment).toContain('AWS::ECS::TaskDefinition');
+    for (const port of endpoints(text)) expect(await closed(port)).toBe(true);
+  }, 240_000);
+
+  it('stops everything it started on Ctrl-C', async () => {
+    const run = rehearse(['--keep-output', output]);
+    await run.waitFor(/\[2\/6\] /, 60_000);
+    run.interrupt();
+    expect(await run.exited).toBe(130);
+    expect(run.output()).toContain('Interrupted: stopping everything the rehearsal started...');
+    for (const port of endpoints(run.output())) expect(await closed(port)).toBe(true);
+  }, 120_000);
+
+  it('says how to install moto when python3 cannot run it', async () => {
+    // A PATH with node but no python3.
+    const bin = mkdtempSync(join(tmpdir(), 'no-python-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    try {
+      const run = rehearse(['--keep-output', output], { PATH: bin });
+      expect(await run.exited).toBe(2);
+      expect(run.output()).toContain("The local AWS needs moto's server for python3");
+      expect(run.output()).toContain("pip install 'moto[server]'");
+      expect(existsSync(join(bin, 'python3'))).toBe(false);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
