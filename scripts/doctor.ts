@@ -14,12 +14,10 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { failed, formatFindings, runDoctor } from '../actions/shared/src/doctor/index.js';
 import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
-import type { Logger } from '../actions/shared/src/logger.js';
 import { ENVIRONMENTS } from '../infra/lib/config.js';
-import { resourceNames } from '../infra/lib/names.js';
+import { cliEnvironment, consoleLogger } from './lib/cli.js';
 
 const USAGE = `Usage: npm run doctor -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--task TASK_ID]
        [--profile NAME] [--region REGION]`;
@@ -57,29 +55,11 @@ function parse(argv: string[]): DoctorArgs {
   return { environment: values.environment, task: values.task, profile: values.profile, region: values.region };
 }
 
-const logger: Logger = {
-  info: (message) => console.log(message),
-  warning: (message) => console.error(`warning: ${message}`),
-  debug: (message) => {
-    if (process.env.DOCTOR_DEBUG) console.error(`debug: ${message}`);
-  },
-};
+const logger = consoleLogger('DOCTOR_DEBUG');
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  const config = ENVIRONMENTS.find((env) => env.name === args.environment)!;
-  const names = resourceNames(config);
-  const region = args.region ?? process.env.AWS_REGION ?? config.region;
-  const credentials = fromNodeProviderChain(args.profile ? { profile: args.profile } : {});
-  try {
-    await credentials();
-  } catch (error) {
-    throw new UserInputError(
-      `No AWS credentials found (${errorMessage(error)}). Sign in first, e.g. 'aws sso login --profile <name>', ` +
-        'then pass --profile <name> or set AWS_PROFILE.',
-    );
-  }
-  const clientConfig = { region, credentials, maxAttempts: 3 };
+  const { names, region, clientConfig } = await cliEnvironment(args);
   const target = {
     cluster: names.cluster,
     service: names.service,

@@ -13,14 +13,12 @@
 import { parseArgs } from 'node:util';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
-import type { Logger } from '../actions/shared/src/logger.js';
 import { parseEngine, startForwarding } from '../actions/shared/src/ssm/forwarding.js';
 import { SessionStartError, type ForwardingSession } from '../actions/shared/src/ssm/port-session.js';
 import { findTarget } from '../actions/shared/src/ssm/targets.js';
 import { ENVIRONMENTS } from '../infra/lib/config.js';
-import { resourceNames } from '../infra/lib/names.js';
+import { cliEnvironment, consoleLogger } from './lib/cli.js';
 
 const USAGE = `Usage: npm run forward -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--local-port 10080]
        [--remote-host HOST --remote-port N] [--profile NAME] [--region REGION]
@@ -90,29 +88,14 @@ function parse(argv: string[]): ForwardArgs {
   };
 }
 
-const logger: Logger = {
-  info: (message) => console.log(message),
-  warning: (message) => console.error(`warning: ${message}`),
-  debug: (message) => {
-    if (process.env.FORWARD_DEBUG) console.error(`debug: ${message}`);
-  },
-};
+const logger = consoleLogger('FORWARD_DEBUG');
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  const config = ENVIRONMENTS.find((env) => env.name === args.environment)!;
-  const names = resourceNames(config);
-  const region = args.region ?? process.env.AWS_REGION ?? config.region;
-  const credentials = fromNodeProviderChain(args.profile ? { profile: args.profile } : {});
-  try {
-    await credentials();
-  } catch (error) {
-    throw new UserInputError(
-      `No AWS credentials found (${errorMessage(error)}). Sign in first, e.g. 'aws sso login --profile <name>', ` +
-        'then pass --profile <name> or set AWS_PROFILE. You need the developer port-forwarding policy (docs/forwarding.md).',
-    );
-  }
-  const clientConfig = { region, credentials, maxAttempts: 3 };
+  const { names, region, clientConfig } = await cliEnvironment({
+    ...args,
+    needs: 'You need the developer port-forwarding policy (docs/forwarding.md).',
+  });
   const ecs = new ECSClient(clientConfig);
   const ssm = new SSMClient(clientConfig);
   const remotePort = args.remotePort ?? names.containerPort;

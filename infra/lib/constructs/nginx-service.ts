@@ -51,7 +51,8 @@ export class NginxService extends Construct {
       clusterName: props.clusterName,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: props.spot ?? false,
-      // Every ECS Exec session (port forwards included) is recorded in this log group.
+      // ECS Exec command sessions are recorded in this log group; port-forwarding sessions carry no
+      // log stream, and are audited through CloudTrail (StartSession / TerminateSession).
       executeCommandConfiguration: {
         logging: ecs.ExecuteCommandLogging.OVERRIDE,
         logConfiguration: { cloudWatchLogGroup: this.execLogGroup },

@@ -1,0 +1,598 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { estimateCost, type StackResources } from '../actions/cdk/src/cost.js';
+import { PRICE_TABLE } from '../actions/cdk/src/prices.js';
+import { addEnvironments } from '../infra/lib/build-app.js';
+import { ENVIRONMENTS, resolveEnvironments, type EnvironmentConfig, type TaskConfig } from '../infra/lib/config.js';
+import { resourceNames } from '../infra/lib/names.js';
+import { nagAcknowledgments } from '../infra/lib/nag.js';
+import { REPO_ROOT } from './helpers/cdk-cli.js';
+import { startMoto, type LocalAws } from './helpers/moto.js';
+
+/**
+ * The documentation, checked against the code:
+ *
+ * 1. Every ```` ```sh runnable ```` block of README.md and docs/*.md runs with bash from the
+ *    repository root against a local AWS (moto) and must exit 0; a ```` ```text output ```` block
+ *    right after it lists lines that must appear in its output, in order (`...` skips).
+ * 2. The cdk-nag acknowledgment table of docs/security.md equals the acknowledgments in the code.
+ * 3. Every figure of docs/cost.md equals a recomputation from the committed price table
+ *    (actions/cdk/src/prices.ts) and the shipped configuration (infra/lib/config.ts).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Markdown: fenced code blocks and tables
+// ---------------------------------------------------------------------------------------------
+
+interface Fence {
+  readonly file: string;
+  /** 1-based line of the opening fence. */
+  readonly line: number;
+  readonly endLine: number;
+  /** Words of the info string: `sh runnable` → ['sh', 'runnable']. */
+  readonly info: readonly string[];
+  readonly body: string;
+}
+
+/** The fenced code blocks of a Markdown file, also when indented inside a list item. */
+function fences(file: string, text: string): Fence[] {
+  const lines = text.split('\n');
+  const found: Fence[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^( *)(`{3,}|~{3,})(.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const [, indent, marker, info] = open;
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length; j++) {
+      const close = /^ *(`{3,}|~{3,}) *$/.exec(lines[j]!);
+      if (close && close[1]![0] === marker![0] && close[1]!.length >= marker!.length) break;
+      body.push(lines[j]!.startsWith(indent!) ? lines[j]!.slice(indent!.length) : lines[j]!.trimStart());
+    }
+    found.push({
+      file,
+      line: i + 1,
+      endLine: j + 1,
+      info: info!.trim().split(/\s+/).filter(Boolean),
+      body: body.join('\n'),
+    });
+    i = j;
+  }
+  return found;
+}
+
+/** The Markdown files whose commands are run, in the order a new user meets them. */
+function documentationFiles(): string[] {
+  const docs = readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`);
+  // setup.md first: it bootstraps the account and deploys the stacks the later pages inspect
+  // (getting-started.md and security.md send the reader through it, in this order).
+  const first = ['README.md', 'docs/setup.md'];
+  return [
+    ...first.filter((file) => file === 'README.md' || docs.includes(file)),
+    ...docs.filter((f) => !first.includes(f)),
+  ];
+}
+
+function read(file: string): string {
+  return readFileSync(join(REPO_ROOT, file), 'utf8');
+}
+
+interface Runnable {
+  readonly fence: Fence;
+  /** The ```text output block right after it (blank lines only between), if any. */
+  readonly output?: Fence;
+  /** Lines the output must contain, in order, from that block. */
+  readonly expected?: readonly string[];
+}
+
+function runnableBlocks(): { blocks: Runnable[]; all: Fence[] } {
+  const blocks: Runnable[] = [];
+  const all: Fence[] = [];
+  for (const file of documentationFiles()) {
+    const text = read(file);
+    const lines = text.split('\n');
+    const found = fences(file, text);
+    all.push(...found);
+    found.forEach((fence, index) => {
+      if (fence.info[0] !== 'sh' || !fence.info.includes('runnable')) return;
+      const next = found[index + 1];
+      const between = next ? lines.slice(fence.endLine, next.line - 1) : [];
+      const isOutput =
+        next !== undefined &&
+        next.info[0] === 'text' &&
+        next.info.includes('output') &&
+        between.every((line) => line.trim() === '');
+      blocks.push({
+        fence,
+        output: isOutput ? next : undefined,
+        expected: isOutput
+          ? next.body
+              .split('\n')
+              .map((line) => line.trim())
+              .filter((line) => line !== '')
+          : undefined,
+      });
+    });
+  }
+  return { blocks, all };
+}
+
+const collapse = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+/** Checks that each expected line occurs in the output, in order; `...` lines only mark elisions. */
+function missingLines(output: string, expected: readonly string[]): string[] {
+  const haystack = collapse(output);
+  let from = 0;
+  const missing: string[] = [];
+  for (const line of expected) {
+    if (line === '...') continue;
+    const at = haystack.indexOf(collapse(line), from);
+    if (at < 0) missing.push(line);
+    else from = at + collapse(line).length;
+  }
+  return missing;
+}
+
+interface Table {
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
+
+/** Unescapes Markdown and strips emphasis and code marks, for comparing cell text. */
+function plain(cell: string): string {
+  return cell
+    .replace(/\\([\\`*_{}[\]()#+\-.!<>|])/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\*\*/g, '')
+    .replace(/`/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function splitRow(line: string): string[] {
+  return line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/)
+    .map((cell) => cell.trim());
+}
+
+/** The pipe tables of a Markdown text (outside code blocks), cells as written. */
+function tables(text: string): Table[] {
+  const result: Table[] = [];
+  const lines = text.split('\n');
+  let inFence = false;
+  for (let i = 0; i < lines.length; i++) {
+    if (/^ *(`{3,}|~{3,})/.test(lines[i]!)) inFence = !inFence;
+    if (inFence) continue;
+    if (!lines[i]!.trim().startsWith('|') || !/^\s*\|[\s:|-]+\|\s*$/.test(lines[i + 1] ?? '')) continue;
+    const header = splitRow(lines[i]!);
+    const rows: string[][] = [];
+    let j = i + 2;
+    for (; j < lines.length && lines[j]!.trim().startsWith('|'); j++) rows.push(splitRow(lines[j]!));
+    result.push({ header, rows });
+    i = j - 1;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Documented commands, run against a local AWS
+// ---------------------------------------------------------------------------------------------
+
+/** Commands that must never be marked runnable: they would reinstall, recurse, or take minutes. */
+const NEVER_RUNNABLE = [/\bnpm (ci|install|i)\b/, /\bnpm (run )?test\b/, /\bnpm run rehearse\b/, /\bjest\b/];
+
+/** The longest a block may run (a CDK deploy against moto takes about 20 s on two cores). */
+const BLOCK_TIMEOUT_MS = 150_000;
+/** How many runnable blocks the documentation holds at least (so the test cannot pass on none). */
+const MIN_RUNNABLE_BLOCKS = 10;
+/** Pages that must keep at least one runnable block. */
+const PAGES_WITH_COMMANDS = ['README.md', 'docs/setup.md', 'docs/getting-started.md', 'docs/security.md'];
+
+const { blocks, all } = runnableBlocks();
+
+describe('documented commands', () => {
+  it(`finds at least ${MIN_RUNNABLE_BLOCKS} runnable blocks, on every page that documents commands`, () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(MIN_RUNNABLE_BLOCKS);
+    expect(PAGES_WITH_COMMANDS.filter((page) => !blocks.some((b) => b.fence.file === page))).toEqual([]);
+  });
+
+  it('marks only sh blocks runnable, and never a command that installs, recurses or runs the suite', () => {
+    const misplaced = all
+      .filter((fence) => fence.info.includes('runnable') && fence.info[0] !== 'sh')
+      .map((fence) => `${fence.file}:${fence.line} \`\`\`${fence.info.join(' ')}`);
+    expect(misplaced).toEqual([]);
+    const forbidden = blocks
+      .filter((b) => NEVER_RUNNABLE.some((pattern) => pattern.test(b.fence.body)))
+      .map((b) => `${b.fence.file}:${b.fence.line}`);
+    expect(forbidden).toEqual([]);
+    // An output block that does not directly follow a runnable block would be checked against nothing.
+    const orphans = all
+      .filter((fence) => fence.info[0] === 'text' && fence.info.includes('output'))
+      .filter((fence) => !blocks.some((b) => b.output === fence))
+      .map((fence) => `${fence.file}:${fence.line}`);
+    expect(orphans).toEqual([]);
+  });
+
+  describe('against the local AWS, from the repository root, in page order', () => {
+    let aws: LocalAws;
+    beforeAll(async () => {
+      // The pages inspect AWS with the AWS CLI; it must honour AWS_ENDPOINT_URL (CLI v1.29+ or v2.13+).
+      const cli = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+      if (cli.error || cli.status !== 0) {
+        throw new Error(`The documented commands need the AWS CLI on PATH: ${cli.error?.message ?? cli.stderr}`);
+      }
+      aws = await startMoto();
+    });
+    afterAll(async () => {
+      await aws?.stop();
+    });
+
+    it.each(blocks.map((block) => [`${block.fence.file}:${block.fence.line}`, block] as const))(
+      '%s',
+      async (_where, block) => {
+        const env = aws.env({
+          ACCOUNT: aws.account,
+          REGION: aws.region,
+          ENV: 'dev',
+          NODE_OPTIONS: '', // npm test's --experimental-vm-modules is for jest, not the commands
+          FORCE_COLOR: '0',
+          NO_COLOR: '1',
+        });
+        const { exitCode, output } = await runBash(block.fence.body, env, BLOCK_TIMEOUT_MS - 10_000);
+        const context = `${block.fence.file}:${block.fence.line}\n$ ${block.fence.body}\n${output.slice(-6000)}`;
+        if (exitCode !== 0) throw new Error(`exited ${exitCode}: ${context}`);
+        if (block.expected) {
+          const missing = missingLines(output, block.expected);
+          if (missing.length > 0) throw new Error(`documented output missing: ${JSON.stringify(missing)}\n${context}`);
+        }
+      },
+      BLOCK_TIMEOUT_MS,
+    );
+  });
+});
+
+/** Runs one block with bash; kills it (and what it started) if it outlives `timeoutMs`. */
+async function runBash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ exitCode: number; output: string }> {
+  const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so a timeout ends npx, cdk and the app too
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => {
+    output += `\n[killed after ${timeoutMs} ms]`;
+    process.kill(-child.pid!, 'SIGKILL');
+  }, timeoutMs);
+  try {
+    const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    return { exitCode, output };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. docs/security.md: the cdk-nag acknowledgments
+// ---------------------------------------------------------------------------------------------
+
+interface AckRow {
+  /** Construct path with the environment name as `<env>`. */
+  readonly path: string;
+  /** Finding id, with `<env>` and `<region>` for the environment's name and region. */
+  readonly finding: string;
+  readonly reason: string;
+}
+
+const ackKey = (row: AckRow): string => `${row.path}  ${row.finding}  ${row.reason}`;
+
+/** Every acknowledgment of every shipped environment, with the environment's name and region generalised. */
+function codeAcknowledgments(): { rows: AckRow[]; perEnvironment: Map<string, string[]> } {
+  const app = new App();
+  const stacks = addEnvironments(app, resolveEnvironments(ENVIRONMENTS, {}));
+  const perEnvironment = new Map<string, string[]>();
+  const rows = new Map<string, AckRow>();
+  for (const config of ENVIRONMENTS) {
+    const environment = stacks.get(config.name)!;
+    const generalise = (text: string): string =>
+      text
+        .replace(new RegExp(`\\b${config.name}-`, 'g'), '<env>-')
+        .split(config.region)
+        .join('<region>');
+    const keys: string[] = [];
+    for (const stack of [environment.network, environment.service, environment.githubOidc]) {
+      for (const ack of nagAcknowledgments(stack)) {
+        const row = { path: generalise(ack.path), finding: generalise(ack.rule), reason: ack.reason };
+        rows.set(ackKey(row), row);
+        keys.push(ackKey(row));
+      }
+    }
+    perEnvironment.set(config.name, keys.sort());
+  }
+  return { rows: [...rows.values()], perEnvironment };
+}
+
+const NAG_START = '<!-- nag-acknowledgments:start -->';
+const NAG_END = '<!-- nag-acknowledgments:end -->';
+
+/** Reads the table between the markers: one row per construct and reason, findings joined by <br>. */
+function documentedAcknowledgments(markdown: string): AckRow[] {
+  const start = markdown.indexOf(NAG_START);
+  const end = markdown.indexOf(NAG_END);
+  if (start < 0 || end < start) throw new Error(`docs/security.md has no ${NAG_START} ... ${NAG_END} section`);
+  const section = markdown.slice(start, end);
+  const reasons = new Map<string, string>();
+  for (const match of section.matchAll(/^(\d+)\. (.+)$/gm)) reasons.set(match[1]!, plain(match[2]!));
+  const [table] = tables(section);
+  if (!table) throw new Error('no acknowledgment table between the markers');
+  return table.rows.flatMap((cells) => {
+    const [path, findings, reasonRef] = cells;
+    const number = /\d+/.exec(reasonRef ?? '')?.[0] ?? '';
+    const reason = reasons.get(number);
+    if (reason === undefined) throw new Error(`row ${cells.join(' | ')} names no listed reason`);
+    return findings!.split(/<br\s*\/?>/).map((finding) => ({ path: plain(path!), finding: plain(finding), reason }));
+  });
+}
+
+/** The section as it should read, printed when the documented one drifts (paste it, then run prettier). */
+function renderAcknowledgments(rows: readonly AckRow[]): string {
+  const reasons = [...new Set(rows.map((row) => row.reason))];
+  const groups = new Map<string, { path: string; findings: string[]; reason: number }>();
+  for (const row of rows) {
+    const reason = reasons.indexOf(row.reason) + 1;
+    const key = `${row.path} ${reason}`;
+    const group = groups.get(key) ?? { path: row.path, findings: [], reason };
+    group.findings.push(row.finding);
+    groups.set(key, group);
+  }
+  const escape = (text: string): string => text.replace(/[<>*_]/g, (c) => `\\${c}`);
+  return [
+    NAG_START,
+    '',
+    '| construct | finding | reason |',
+    '| --- | --- | --- |',
+    ...[...groups.values()].map(
+      (g) => `| \`${g.path}\` | ${g.findings.map((f) => `\`${f}\``).join('<br>')} | (${g.reason}) |`,
+    ),
+    '',
+    ...reasons.map((reason, index) => `${index + 1}. ${escape(reason)}`),
+    '',
+    NAG_END,
+  ].join('\n');
+}
+
+describe('docs/security.md lists the cdk-nag acknowledgments of the code', () => {
+  const { rows, perEnvironment } = codeAcknowledgments();
+
+  it('finds the same acknowledgments in every environment (so <env> can stand for each)', () => {
+    const [first, ...others] = [...perEnvironment.values()];
+    expect(first!.length).toBeGreaterThan(0);
+    for (const other of others) expect(other).toEqual(first);
+  });
+
+  it('documents each acknowledgment (construct path, finding, reason) and no other', () => {
+    const actual = rows.map(ackKey).sort();
+    let documented: string[];
+    try {
+      documented = documentedAcknowledgments(read('docs/security.md')).map(ackKey).sort();
+    } catch (error) {
+      throw new Error(`${String(error)}\n\nThe section should read:\n\n${renderAcknowledgments(rows)}\n`, {
+        cause: error,
+      });
+    }
+    if (JSON.stringify(documented) !== JSON.stringify(actual)) {
+      const missing = actual.filter((key) => !documented.includes(key));
+      const extra = documented.filter((key) => !actual.includes(key));
+      throw new Error(
+        `docs/security.md disagrees with the code.\nIn the code, not documented:\n  ${missing.join('\n  ')}\n` +
+          `Documented, not in the code:\n  ${extra.join('\n  ')}\n\nThe section should read:\n\n${renderAcknowledgments(rows)}\n`,
+      );
+    }
+    expect(documented).toEqual(actual);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. docs/cost.md: the monthly figures
+// ---------------------------------------------------------------------------------------------
+
+const HOURS = PRICE_TABLE.hoursPerMonth;
+const cents = (value: number): number => Math.round(value * 100) / 100;
+const usd = (value: number): string => `$${cents(value).toFixed(2)}`;
+const signedUsd = (value: number): string => (cents(value) < 0 ? `−${usd(-value)}` : `+${usd(value)}`);
+
+interface Sizing {
+  readonly azCount: number;
+  readonly interfaceEndpoints: number;
+  readonly task: Pick<TaskConfig, 'cpu' | 'memoryMiB' | 'architecture' | 'spot' | 'desiredCount'>;
+}
+
+/** What the network stack creates: ecr.api, ecr.dkr, logs, ssmmessages; ssm and ec2messages behind the flag. */
+const sizing = (config: EnvironmentConfig): Sizing => ({
+  azCount: config.azCount,
+  interfaceEndpoints: 4 + (config.ec2DebugEndpoints ? 2 : 0),
+  task: config.task,
+});
+
+/** The monthly figures of a sizing, each rounded to the cent; the total is the sum of the rounded lines. */
+function monthly(s: Sizing): { endpoints: number; fargate: number; total: number } {
+  const endpoints = cents(s.interfaceEndpoints * s.azCount * HOURS * PRICE_TABLE.interfaceEndpointHour);
+  const arm = s.task.architecture === 'ARM64';
+  const hourly =
+    (s.task.cpu / 1024) * (arm ? PRICE_TABLE.fargateArmVcpuHour : PRICE_TABLE.fargateX86VcpuHour) +
+    (s.task.memoryMiB / 1024) * (arm ? PRICE_TABLE.fargateArmGbHour : PRICE_TABLE.fargateX86GbHour);
+  const fargate = cents(s.task.desiredCount * hourly * HOURS * (s.task.spot ? PRICE_TABLE.fargateSpotFactor : 1));
+  return { endpoints, fargate, total: cents(endpoints + fargate) };
+}
+
+const taskText = (task: Sizing['task']): string =>
+  `${task.desiredCount} × ${task.cpu / 1024} vCPU / ${task.memoryMiB / 1024} GB, ${task.architecture}, ${task.spot ? 'Spot' : 'on demand'}`;
+
+/** The original design: six interface endpoints in one AZ, one 1 vCPU / 3 GB x86_64 task. */
+const ORIGINAL: Sizing = {
+  azCount: 1,
+  interfaceEndpoints: 6,
+  task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64', spot: false, desiredCount: 1 },
+};
+
+const dev = ENVIRONMENTS.find((env) => env.name === 'dev')!;
+const withTask = (task: Partial<TaskConfig>) => (c: EnvironmentConfig) => ({ ...c, task: { ...c.task, ...task } });
+
+/** The knobs docs/cost.md shows, applied to dev as shipped: [knob cell, setting cell, change]. */
+const KNOBS: ReadonlyArray<readonly [string, string, (c: EnvironmentConfig) => EnvironmentConfig]> = [
+  ['azCount', '1', (c) => ({ ...c, azCount: 1 })],
+  ['azCount', '3', (c) => ({ ...c, azCount: 3 })],
+  ['ec2DebugEndpoints', 'true', (c) => ({ ...c, ec2DebugEndpoints: true })],
+  ['task.cpu / task.memoryMiB', '512 / 1024', withTask({ cpu: 512, memoryMiB: 1024 })],
+  ['task.cpu / task.memoryMiB', '1024 / 2048', withTask({ cpu: 1024, memoryMiB: 2048 })],
+  ['task.desiredCount', '2', withTask({ desiredCount: 2 })],
+  ['task.architecture', "'X86_64'", withTask({ architecture: 'X86_64' })],
+  ['task.spot', "true (with 'X86_64')", withTask({ architecture: 'X86_64', spot: true })],
+  [
+    'azCount + task.spot',
+    "1, true (with 'X86_64')",
+    (c) => withTask({ architecture: 'X86_64', spot: true })({ ...c, azCount: 1 }),
+  ],
+];
+
+/** The templates of one environment, for the same estimate the pull-request comment shows. */
+function estimateFromTemplates(config: EnvironmentConfig): number {
+  const app = new App();
+  addEnvironments(app, [config]);
+  const assembly = app.synth();
+  const names = resourceNames(config);
+  const resources: StackResources = {};
+  for (const stack of [names.networkStack, names.serviceStack, names.oidcStack]) {
+    resources[stack] = (assembly.getStackByName(stack).template as { Resources: StackResources[string] }).Resources;
+  }
+  return estimateCost(resources).total;
+}
+
+/** Every figure docs/cost.md shows, keyed by where it is shown. */
+function expectedCostFigures(): Map<string, string> {
+  const figures = new Map<string, string>();
+  for (const env of ENVIRONMENTS) {
+    const m = monthly(sizing(env));
+    figures.set(`${env.name}: interface endpoints, per month`, usd(m.endpoints));
+    figures.set(`${env.name}: Fargate, per month`, usd(m.fargate));
+    figures.set(`${env.name}: total per month`, usd(m.total));
+  }
+  figures.set(
+    'total: all environments, per month',
+    usd(ENVIRONMENTS.reduce((sum, env) => sum + monthly(sizing(env)).total, 0)),
+  );
+  const comparison: Array<[string, Sizing]> = [
+    ['original design', ORIGINAL],
+    ['dev as shipped', sizing(dev)],
+    ['dev with azCount 1', sizing({ ...dev, azCount: 1 })],
+  ];
+  for (const [column, s] of comparison) {
+    const m = monthly(s);
+    figures.set(`${column}: interface endpoints`, usd(m.endpoints));
+    figures.set(`${column}: Fargate`, usd(m.fargate));
+    figures.set(`${column}: total per month`, usd(m.total));
+  }
+  const base = monthly(sizing(dev)).total;
+  for (const [knob, setting, change] of KNOBS) {
+    const [config] = resolveEnvironments([change(dev)], {}); // a setting the config refuses fails here
+    const total = monthly(sizing(config!)).total;
+    figures.set(`${knob} = ${setting}: dev per month`, usd(total));
+    figures.set(`${knob} = ${setting}: change`, signedUsd(total - base));
+  }
+  // The NAT gateway a design with an internet path would need per AZ, for comparison.
+  figures.set('NAT gateway per AZ', usd(HOURS * PRICE_TABLE.natGatewayHour));
+  return figures;
+}
+
+describe('docs/cost.md matches the price table and the shipped configuration', () => {
+  const markdown = read('docs/cost.md');
+  const docTables = tables(markdown);
+  const figures = expectedCostFigures();
+  const figure = (key: string): string => {
+    const value = figures.get(key);
+    if (value === undefined) throw new Error(`no expected figure '${key}'`);
+    return value;
+  };
+
+  /** The cell of the row whose first cell reads `rowLabel`, in the column headed `column`. */
+  function cell(rowLabel: string, column: string, match: (row: readonly string[]) => boolean = () => true): string {
+    for (const table of docTables) {
+      const index = table.header.findIndex((h) => plain(h) === column);
+      if (index < 0) continue;
+      const row = table.rows.find((r) => plain(r[0] ?? '') === rowLabel && match(r));
+      if (row) return plain(row[index] ?? '');
+    }
+    throw new Error(`docs/cost.md: no table row '${rowLabel}' with a column '${column}'`);
+  }
+
+  it('names the price table, its date and its region, and the hours in a month', () => {
+    expect(markdown).toContain('actions/cdk/src/prices.ts');
+    expect(markdown).toContain(PRICE_TABLE.date);
+    expect(markdown).toContain(PRICE_TABLE.region);
+    expect(markdown).toContain(`${HOURS} h`);
+  });
+
+  it.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('shows %s as shipped, by resource', (name, config) => {
+    const s = sizing(config);
+    expect(cell('availability zones (azCount)', name)).toBe(String(s.azCount));
+    expect(cell('interface endpoints', name)).toMatch(new RegExp(`^${s.interfaceEndpoints}\\b`));
+    expect(cell('task', name)).toBe(taskText(s.task));
+    for (const row of ['interface endpoints, per month', 'Fargate, per month', 'total per month']) {
+      expect(cell(row, name)).toBe(figure(`${name}: ${row}`));
+    }
+    // The same total as the estimate of the pull-request comment, from the synthesized templates.
+    expect(estimateFromTemplates(config)).toBeCloseTo(monthly(s).total, 1);
+  });
+
+  it('adds the environments up', () => {
+    expect(cell('all environments, per month', 'total')).toBe(figure('total: all environments, per month'));
+  });
+
+  it('compares with the original design ($110.34 at these prices)', () => {
+    expect(monthly(ORIGINAL).total).toBe(110.34);
+    for (const column of ['original design', 'dev as shipped', 'dev with azCount 1']) {
+      for (const row of ['interface endpoints', 'Fargate', 'total per month']) {
+        expect(cell(row, column)).toBe(figure(`${column}: ${row}`));
+      }
+    }
+  });
+
+  it.each(KNOBS.map(([knob, setting, change]) => [`${knob} = ${setting}`, knob, setting, change] as const))(
+    'prices the knob %s',
+    (name, knob, setting, change) => {
+      const bySetting = (r: readonly string[]): boolean => plain(r[1] ?? '') === setting;
+      expect(cell(knob, 'dev per month', bySetting)).toBe(figure(`${name}: dev per month`));
+      expect(cell(knob, 'change', bySetting)).toBe(figure(`${name}: change`));
+      const [config] = resolveEnvironments([change(dev)], {});
+      expect(estimateFromTemplates(config!)).toBeCloseTo(monthly(sizing(config!)).total, 1);
+    },
+  );
+
+  it('shows no dollar figure that is neither one of the above nor a unit price of the table', () => {
+    const allowed = new Set([
+      ...[...figures.values()].map((value) => value.replace(/^[+−]/, '')),
+      ...Object.values(PRICE_TABLE as Record<string, unknown>)
+        .filter((value) => typeof value === 'number')
+        .map((value) => `$${String(value)}`),
+    ]);
+    const shown = [...markdown.matchAll(/\$\d[\d,]*(?:\.\d+)?/g)].map((m) => m[0]);
+    expect(shown.length).toBeGreaterThan(20);
+    expect(shown.filter((value) => !allowed.has(value))).toEqual([]);
+  });
+});
