@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { startForward } from '../../test/helpers/forward-process.js';
+import { isPortClosed } from '../../test/helpers/ports.js';
 import { startNginx, type LocalNginx } from '../../test/helpers/nginx.js';
 import { OUTPUTS } from '../../test/helpers/ssm-emulator/agent-session.js';
 import { SsmEmulator, type EmulatorOptions } from '../../test/helpers/ssm-emulator/emulator.js';
@@ -25,16 +26,6 @@ async function curl(url: string): Promise<{ status: number; body: Buffer }> {
   const split = stdout.lastIndexOf(0x0a);
   return { status: Number(stdout.subarray(split + 1).toString()), body: stdout.subarray(0, split) };
 }
-
-const refused = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 
 /**
  * `npm run forward` end to end: the real script, the emulator in place of SSM/ECS/ssmmessages, and a
@@ -78,7 +69,7 @@ describe('npm run forward (emulator + real nginx)', () => {
 
     expect(await tunnel.interrupt()).toBe(0);
     expect(tunnel.output()).toContain('Session ended; local port released.');
-    expect(await refused(Number(new URL(url).port))).toBe(true);
+    expect(await isPortClosed(Number(new URL(url).port))).toBe(true);
     expect(emulator.activeSessions()).toEqual([]);
     expect(emulator.calls.filter((call) => call === 'SSM.StartSession')).toHaveLength(1);
   }, 120_000);

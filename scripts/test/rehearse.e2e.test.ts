@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isPortClosed } from '../../test/helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -54,16 +54,6 @@ function endpoints(output: string): number[] {
   return match.slice(1).map(Number);
 }
 
-const closed = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-
 describe('npm run rehearse', () => {
   let output: string;
   beforeAll(() => {
@@ -86,7 +76,7 @@ describe('npm run rehearse', () => {
     const comment = readFileSync(join(output, 'pr-comment.md'), 'utf8');
     expect(comment).toContain('<!-- private-aws-gitops:cdk-diff:dev -->');
     expect(comment).toContain('AWS::ECS::TaskDefinition');
-    for (const port of endpoints(text)) expect(await closed(port)).toBe(true);
+    for (const port of endpoints(text)) expect(await isPortClosed(port)).toBe(true);
   }, 240_000);
 
   it('stops everything it started on Ctrl-C', async () => {
@@ -95,7 +85,7 @@ describe('npm run rehearse', () => {
     run.interrupt();
     expect(await run.exited).toBe(130);
     expect(run.output()).toContain('Interrupted: stopping everything the rehearsal started...');
-    for (const port of endpoints(run.output())) expect(await closed(port)).toBe(true);
+    for (const port of endpoints(run.output())) expect(await isPortClosed(port)).toBe(true);
   }, 120_000);
 
   it('says how to install moto when python3 cannot run it', async () => {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -27,4 +27,16 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
   const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+}
+
+/** True when nothing accepts connections on 127.0.0.1:port (a listener was released). */
+export function isPortClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }

@@ -3,13 +3,7 @@
  * (or one of its tasks). Each finding says what is wrong and the exact fix. Used by
  * `npm run doctor` and by the smoke test when it cannot connect.
  */
-import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { IAMClient } from '@aws-sdk/client-iam';
-import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { STSClient } from '@aws-sdk/client-sts';
 import { UserInputError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { checkAgent } from './checks/agent.js';
 import { checkAwsKeyEnv } from './checks/aws-key-env.js';
 import { checkCallerStartSession } from './checks/caller-start-session.js';
@@ -22,22 +16,14 @@ import { checkSsmMessagesEndpoint } from './checks/ssmmessages-endpoint.js';
 import { checkTask } from './checks/task.js';
 import { checkTaskExec } from './checks/task-exec.js';
 import { checkTaskRole } from './checks/task-role.js';
-import { gatherFacts } from './gather.js';
+import { gatherFacts, type GatherDeps } from './gather.js';
 import type { Check, DoctorFinding, DoctorTarget } from './types.js';
 
 export type { DoctorFacts, DoctorFinding, DoctorTarget } from './types.js';
 export { gatherFacts } from './gather.js';
 
 /** The clients the doctor reads with (read-only calls only; it changes nothing). */
-export interface DoctorDeps {
-  readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
-  readonly iam: IAMClient;
-  readonly sts: STSClient;
-  /** To check that the exec log group exists. @default - the log group is not looked up */
-  readonly logs?: CloudWatchLogsClient;
-  readonly logger?: Logger;
-}
+export type DoctorDeps = GatherDeps;
 
 /** Every check, in the order a reader fixes things. */
 export const CHECKS: readonly Check[] = [
