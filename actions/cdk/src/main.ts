@@ -5,7 +5,7 @@ import { context, getOctokit } from '@actions/github';
 import { Toolkit } from '@aws-cdk/toolkit-lib';
 import { errorMessage } from '../../shared/src/errors.js';
 import { actionsLogger } from '../../shared/src/logger.js';
-import { commentMarker, fitReport, renderReport, smallerReports, SUMMARY_LIMIT } from './render.js';
+import { commentMarker, fitReport, renderNagFailure, renderReport, smallerReports, SUMMARY_LIMIT } from './render.js';
 import { pullRequestLabels, upsertStickyComment, type PullRequestRef } from './comment.js';
 import {
   deployStacks,
@@ -63,8 +63,38 @@ function pullRequest(): PullRequestRef | undefined {
   return typeof number === 'number' ? { ...context.repo, number } : undefined;
 }
 
+/** On a pull request, a cdk-nag refusal is put in the sticky comment too, where the author looks. */
+async function commentNagFailure(inputs: Inputs, error: SynthFindingsError): Promise<void> {
+  const pr = pullRequest();
+  if (!shouldComment(inputs, context.eventName) || !pr || !inputs.githubToken) return;
+  const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
+  const body = renderNagFailure({
+    environment: inputs.environment,
+    commit: (context.payload.pull_request?.head as { sha?: string } | undefined)?.sha ?? context.sha ?? '',
+    runUrl: process.env.GITHUB_RUN_ID
+      ? `${server}/${context.repo.owner}/${context.repo.repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
+      : undefined,
+    nag: error.nag.findings,
+  });
+  const posted = await upsertStickyComment(
+    getOctokit(inputs.githubToken),
+    pr,
+    commentMarker(inputs.environment),
+    [body],
+    actionsLogger,
+  );
+  core.info(`cdk-nag findings ${posted.action} in the diff comment on #${pr.number}.`);
+}
+
 async function diff(inputs: Inputs, deps: CommandDeps): Promise<void> {
-  const { assembly, directory, nag } = await produceAssembly(inputs, deps);
+  let produced;
+  try {
+    produced = await produceAssembly(inputs, deps);
+  } catch (error) {
+    if (error instanceof SynthFindingsError) await commentNagFailure(inputs, error);
+    throw error;
+  }
+  const { assembly, directory, nag } = produced;
   try {
     core.setOutput('assembly-dir', directory);
     const patterns = stackPatterns(inputs);

@@ -168,7 +168,7 @@ function securityBlock(report: DiffReport, detailed: boolean): string {
   return parts.length ? ['### Security', ...parts].join('\n\n') : '';
 }
 
-function nagBlock(report: DiffReport): string {
+function nagBlock(report: Pick<DiffReport, 'nag'>): string {
   if (report.nag.length === 0) return '**cdk-nag**: no unacknowledged finding.';
   return [
     `### cdk-nag: ${report.nag.length} finding${report.nag.length === 1 ? '' : 's'}`,
@@ -182,6 +182,31 @@ function nagBlock(report: DiffReport): string {
         cell(finding.description),
       ]),
     ),
+  ].join('\n');
+}
+
+/**
+ * The comment of a pull request whose change cdk-nag refuses: synthesis stopped, so there is no
+ * diff; the findings say what to fix (or acknowledge, with a reason, on the construct).
+ */
+export function renderNagFailure(context: {
+  readonly environment: string;
+  readonly commit: string;
+  readonly runUrl?: string;
+  readonly nag: DiffReport['nag'];
+}): string {
+  const commit = context.commit ? `\`${context.commit.slice(0, 7)}\`` : 'this commit';
+  return [
+    commentMarker(context.environment),
+    `## CDK diff: \`${context.environment}\``,
+    '',
+    '> [!CAUTION]',
+    `> cdk-nag refused ${commit}: synthesis stopped, so there is no diff yet.${context.runUrl ? ` See the [run](${context.runUrl}).` : ''}`,
+    '> Fix each resource, or acknowledge the finding on its construct with a reason a reviewer can check',
+    '> (`Validations.of(construct).acknowledge({ id, reason })`; see docs/security.md).',
+    '',
+    nagBlock(context),
+    '',
   ].join('\n');
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { App } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { addEnvironments } from '../../../infra/lib/build-app.js';
 import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
 import { enforceNag } from '../../../infra/lib/nag.js';
@@ -204,5 +205,29 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     const diff = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
     expect([diff.exitCode, diff.outputs['has-changes']]).toEqual([0, 'false']);
     expect(ourComments()[0]!.body.split('\n')[1]).toMatch(/^\*\*CDK diff `dev`\*\*: no changes/);
+  });
+
+  it('diff: a change cdk-nag refuses fails the step and says so in the sticky comment', async () => {
+    const outdir = join(work, 'nag-refused');
+    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
+    const oidc = `arn:aws:iam::${aws.account}:oidc-provider/token.actions.githubusercontent.com`;
+    const { service } = addEnvironments(app, [
+      environment('dev', { github: { existingOidcProviderArn: oidc } }, aws.account),
+    ]).get('dev')!;
+    // A pull request that grants the task role s3:* on everything.
+    (service.nginx.taskDefinition.taskRole as iam.Role).addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
+    );
+    enforceNag(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5/);
+
+    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': outdir });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/cdk-nag: \d+ unacknowledged finding/);
+    const [comment] = ourComments();
+    expect(ourComments()).toHaveLength(1);
+    expect(comment!.body).toContain('cdk-nag refused `fedcba9`: synthesis stopped, so there is no diff yet.');
+    expect(comment!.body).toContain('AwsSolutions-IAM5[Action::s3:*]');
+    expect(comment!.body).toContain('dev-service/Nginx/TaskDefinition/TaskRole/DefaultPolicy/Resource');
   });
 });
