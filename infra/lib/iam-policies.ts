@@ -60,7 +60,11 @@ export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'EndOrResumeOwnSessions',
       actions: ['ssm:TerminateSession', 'ssm:ResumeSession'],
-      resources: [arn(scope, 'ssm', 'session/${aws:userid}-*'), arn(scope, 'ssm', 'session/${aws:username}-*')],
+      // Session Manager tags every session with its creator's aws:userid. Matching the tag works for
+      // IAM users, assumed roles and SSO users alike, where a session-id prefix would not: a role
+      // session's id starts with the role session name, which no policy variable carries alone.
+      resources: [arn(scope, 'ssm', 'session/*')],
+      conditions: { StringLike: { 'ssm:resourceTag/aws:ssmmessages:session-id': ['${aws:userid}'] } },
     }),
   ];
 }
