@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { freePort, waitFor } from './ports.js';
+import { freePort, stopProcess, waitFor } from './ports.js';
 
 /** moto's fixed account id. */
 export const MOTO_ACCOUNT = '123456789012';
@@ -98,12 +98,7 @@ export async function startMoto(options: { region?: string; python?: string } = 
       if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child, exited);
     },
   };
 }

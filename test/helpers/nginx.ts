@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.js';
+import { freePort, stopProcess, waitFor } from './ports.js';
 
 /** Where Debian puts nginx; /usr/sbin is not on every PATH. */
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx'];
@@ -99,12 +99,7 @@ export async function startNginx(files: Record<string, string | Buffer> = {}): P
     url,
     root,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child, exited);
       rmSync(prefix, { recursive: true, force: true });
     },
   };

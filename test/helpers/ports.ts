@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
@@ -39,4 +40,13 @@ export function isPortClosed(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(true));
   });
+}
+
+/** Stops a server process: SIGTERM, then SIGKILL after 3 s; resolves once it has exited. */
+export async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
 }

@@ -1,9 +1,7 @@
 /** One entry point for every engine, so callers (forward script, smoke test) offer the choice. */
 import { createServer } from 'node:net';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { UserInputError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { startPluginSession } from './plugin-engine.js';
+import { startPluginSession, type PluginSessionOptions } from './plugin-engine.js';
 import { PortForwardingSession, type ForwardingSession } from './port-session.js';
 
 export type Engine = 'native' | 'plugin';
@@ -17,17 +15,11 @@ export function parseEngine(value: string | undefined): Engine {
   return engine as Engine;
 }
 
-export interface ForwardingOptions {
+/** What every engine needs, plus the engine choice and each engine's own settings. */
+export interface ForwardingOptions extends Omit<PluginSessionOptions, 'ssmEndpoint' | 'binary' | 'readyTimeoutMs'> {
   readonly engine: Engine;
-  readonly ssm: SSMClient;
-  readonly target: string;
-  readonly remotePort: number;
-  readonly remoteHost?: string;
-  readonly localPort: number;
-  readonly region: string;
-  readonly logger: Logger;
+  /** smux NOP period of the native engine (see PortForwardingOptions). */
   readonly keepAliveIntervalMs?: number;
-  readonly profile?: string;
   /** The plugin binary for the plugin engine. @default 'session-manager-plugin' on PATH */
   readonly pluginBinary?: string;
 }
