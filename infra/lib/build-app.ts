@@ -1,7 +1,8 @@
-import type { App } from 'aws-cdk-lib';
-import type { EnvironmentConfig } from './config.js';
-import { GitHubOidcStack } from './github-oidc-stack.js';
-import { resourceNames } from './names.js';
+import { DefaultStackSynthesizer, type App } from 'aws-cdk-lib';
+import { oidcProviderAccounts, type EnvironmentConfig } from './config.js';
+import { FoundationStack } from './foundation-stack.js';
+import { GitHubOidcProviderStack } from './github-oidc-provider-stack.js';
+import { OIDC_PROVIDER_STACK, resourceNames } from './names.js';
 import { NetworkStack } from './network-stack.js';
 import { ServiceStack } from './service-stack.js';
 
@@ -9,36 +10,67 @@ import { ServiceStack } from './service-stack.js';
 export interface EnvironmentStacks {
   readonly network: NetworkStack;
   readonly service: ServiceStack;
-  readonly githubOidc: GitHubOidcStack;
+  readonly foundation: FoundationStack;
+  /** The account's GitHub OIDC provider stack, unless the provider exists already. */
+  readonly oidcProvider?: GitHubOidcProviderStack;
 }
 
-/** Adds the stacks of each environment to the app. Pure: reads nothing from context or env. */
+/**
+ * Adds the stacks of each environment to the app. Pure: reads nothing from context or env.
+ *
+ * - `github-oidc-provider` (one per account) and `<env>-foundation`: deployed by an administrator
+ *   with their own credentials (bootstrapless);
+ * - `<env>-network` and `<env>-service`: deployed by the deploy workflow through the environment's
+ *   own CDK bootstrap (its qualifier), so one environment's roles cannot deploy another.
+ */
 export function addEnvironments(app: App, environments: readonly EnvironmentConfig[]): Map<string, EnvironmentStacks> {
+  const providers = new Map<string, GitHubOidcProviderStack>();
+  for (const { account, region, exists } of oidcProviderAccounts(environments)) {
+    if (exists) continue;
+    // One construct id per account (stacks of different accounts may share a name, not an id).
+    const id = providers.size === 0 ? OIDC_PROVIDER_STACK : `${OIDC_PROVIDER_STACK}-${account}`;
+    providers.set(
+      account,
+      new GitHubOidcProviderStack(app, id, {
+        stackName: OIDC_PROVIDER_STACK,
+        env: { account, region },
+        tags: { 'managed-by': 'cdk' },
+        description: "GitHub Actions' OIDC provider of this account (deployed by an administrator)",
+      }),
+    );
+  }
+
   const stacks = new Map<string, EnvironmentStacks>();
   for (const config of environments) {
     const names = resourceNames(config);
     const env = { account: config.account, region: config.region };
     const tags = { environment: config.name, 'managed-by': 'cdk' };
+    const workloadSynthesizer = (): DefaultStackSynthesizer =>
+      new DefaultStackSynthesizer({ qualifier: config.bootstrapQualifier });
     const network = new NetworkStack(app, names.networkStack, {
       config,
       env,
       tags,
+      synthesizer: workloadSynthesizer(),
       description: `${config.name}: isolated VPC with endpoints and flow logs`,
     });
     const service = new ServiceStack(app, names.serviceStack, {
       config,
       env,
       tags,
+      synthesizer: workloadSynthesizer(),
       vpc: network.vpc,
       description: `${config.name}: Fargate Nginx reachable only by SSM port forwarding`,
     });
-    const githubOidc = new GitHubOidcStack(app, names.oidcStack, {
+    const foundation = new FoundationStack(app, names.foundationStack, {
       config,
       env,
       tags,
-      description: `${config.name}: GitHub OIDC trust and deployment guardrails (deployed by an administrator)`,
+      description: `${config.name}: GitHub OIDC roles and deployment guardrails (deployed by an administrator)`,
     });
-    stacks.set(config.name, { network, service, githubOidc });
+    const oidcProvider = providers.get(config.account);
+    if (oidcProvider) foundation.addStackDependency(oidcProvider, 'the roles trust the account GitHub OIDC provider');
+    stacks.set(config.name, { network, service, foundation, oidcProvider });
   }
   return stacks;
 }

@@ -1,8 +1,25 @@
 /**
- * Typed per-environment configuration. Everything an environment varies on lives here, as data in
- * code (reviewed in pull requests like everything else), and is validated before any construct is
- * built so that a bad value fails synth with a message that names the field.
+ * The shape of the project's configuration, its defaults and its validation. What an adopter
+ * changes lives in one file, `gitops.config.json` at the repository root (the GitHub repository
+ * and the environments: names, order, account, region, CIDR, and optional per-environment
+ * settings); `npm run configure` writes it, and `project.ts` reads it through this module, so a
+ * bad value fails with a message that names the field before any construct is built. Everything
+ * else (the app, the tests, the rehearsal, the docs' commands, the workflows' environment lists)
+ * derives from it. Nothing here reads the file at import, so configure can repair a broken one.
  */
+import { readFileSync } from 'node:fs';
+import {
+  ACCOUNT_PATTERN,
+  BOOTSTRAP_QUALIFIER_PATTERN,
+  defaultBootstrapQualifier,
+  ENVIRONMENT_NAME_PATTERN,
+  ENVIRONMENT_NAME_RULE,
+  REGION_PATTERN,
+} from './names.js';
+
+/** The configuration file, relative to the repository root. */
+export const CONFIG_FILE = 'gitops.config.json';
+const CONFIG_URL = new URL(`../../${CONFIG_FILE}`, import.meta.url);
 
 /** CPU architecture of the Fargate task. ARM64 (Graviton) is about 20% cheaper for the same size. */
 export type CpuArchitecture = 'ARM64' | 'X86_64';
@@ -36,7 +53,7 @@ export type ImageSource =
       readonly digest?: string;
     };
 
-/** The GitHub repository whose workflows may assume this environment's roles. */
+/** The GitHub repository whose workflows may assume an environment's roles. */
 export interface GitHubIdentity {
   readonly owner: string;
   readonly repo: string;
@@ -51,13 +68,14 @@ export interface GitHubIdentity {
   readonly repoId?: string;
   /** The branch whose pushes deploy. @default 'main' */
   readonly mainBranch: string;
-  /** The GitHub Environment the deploy and smoke-test jobs name (its protection rules gate them). */
+  /** The GitHub Environment the deploy and smoke-test jobs name: the environment's own name. */
   readonly deployEnvironment: string;
   /**
-   * ARN of an existing GitHub OIDC provider in the account (an account has at most one per URL).
-   * @default - the OIDC stack creates the provider
+   * Whether the account already has GitHub's OIDC provider from outside this project (an account
+   * holds one per URL). When false, the `github-oidc-provider` stack creates it.
+   * @default false
    */
-  readonly existingOidcProviderArn?: string;
+  readonly oidcProviderExists: boolean;
 }
 
 export interface TaskConfig {
@@ -71,14 +89,12 @@ export interface TaskConfig {
   readonly desiredCount: number;
 }
 
+/** One environment, with every default filled in. */
 export interface EnvironmentConfig {
-  /** Short name; prefixes stack names, the cluster name and role names. */
+  /** Short name; prefixes stack names, the cluster name, role and policy names. */
   readonly name: string;
-  /**
-   * AWS account id. When unset, it comes from the `account` context value or `CDK_DEFAULT_ACCOUNT`;
-   * when none of those is set, stacks synthesize account-agnostic (enough for tests and review).
-   */
-  readonly account?: string;
+  /** The AWS account the environment lives in. */
+  readonly account: string;
   readonly region: string;
   readonly vpcCidr: string;
   /** Availability zones. 2 for resilience; 1 for a cheap dev (halves the interface endpoint cost). */
@@ -92,66 +108,64 @@ export interface EnvironmentConfig {
    * @default false
    */
   readonly ec2DebugEndpoints: boolean;
-  /** Retention of every log group of the environment, in days. */
+  /** Retention of every log group of the environment, in days. @default 30 */
   readonly logRetentionDays: number;
-  /** Qualifier of the `cdk bootstrap` of the account. @default 'hnb659fds' */
+  /**
+   * Qualifier of the environment's own `cdk bootstrap`. Unique per account and region.
+   * @default - the name without dashes, cut to 10 characters
+   */
   readonly bootstrapQualifier: string;
+}
+
+/** The whole project: one repository, environments in promotion order. */
+export interface ProjectConfig {
+  readonly github: {
+    readonly owner: string;
+    readonly repo: string;
+    readonly ownerId?: string;
+    readonly repoId?: string;
+    readonly mainBranch: string;
+  };
+  readonly environments: readonly EnvironmentConfig[];
+}
+
+/** `gitops.config.json` as written: only what differs from the defaults. */
+export interface ProjectFile {
+  readonly github: {
+    readonly owner: string;
+    readonly repo: string;
+    readonly ownerId?: string;
+    readonly repoId?: string;
+    readonly mainBranch?: string;
+    /** Accounts whose GitHub OIDC provider exists already (created outside this project). */
+    readonly existingOidcProviderAccounts?: readonly string[];
+  };
+  readonly environments: readonly EnvironmentEntry[];
+}
+
+/** One environment in the file: name, account, region and CIDR, and any setting to override. */
+export interface EnvironmentEntry {
+  readonly name: string;
+  readonly account: string;
+  readonly region: string;
+  readonly vpcCidr: string;
+  readonly azCount?: number;
+  readonly task?: Partial<TaskConfig>;
+  readonly image?: ImageSource;
+  readonly ec2DebugEndpoints?: boolean;
+  readonly logRetentionDays?: number;
+  readonly bootstrapQualifier?: string;
 }
 
 /** The defaults every environment starts from. */
 export const DEFAULTS = {
-  region: 'ap-northeast-1',
+  mainBranch: 'main',
   azCount: 2,
   task: { cpu: 256, memoryMiB: 512, architecture: 'ARM64', spot: false, desiredCount: 1 },
+  image: { upstreamRepository: 'nginx/nginx', tag: '1.28-alpine' },
   ec2DebugEndpoints: false,
   logRetentionDays: 30,
-  bootstrapQualifier: 'hnb659fds',
 } as const;
-
-const GITHUB = {
-  owner: 'example-org',
-  repo: 'private-aws-gitops',
-  mainBranch: 'main',
-} as const;
-
-/** The environments this repository manages. Edit these (in a pull request) to change them. */
-export const ENVIRONMENTS: readonly EnvironmentConfig[] = [
-  {
-    name: 'dev',
-    region: DEFAULTS.region,
-    vpcCidr: '10.10.0.0/22',
-    azCount: DEFAULTS.azCount,
-    task: DEFAULTS.task,
-    image: {
-      kind: 'pull-through-cache',
-      upstreamRepository: 'nginx/nginx',
-      tag: '1.28-alpine',
-      repositoryPrefix: 'dev-ecr-public',
-    },
-    github: { ...GITHUB, deployEnvironment: 'dev' },
-    ec2DebugEndpoints: DEFAULTS.ec2DebugEndpoints,
-    logRetentionDays: DEFAULTS.logRetentionDays,
-    bootstrapQualifier: DEFAULTS.bootstrapQualifier,
-  },
-  {
-    // The dark canary: the same closed network shape as dev, its own CIDR so the two could be peered.
-    name: 'canary',
-    region: DEFAULTS.region,
-    vpcCidr: '10.20.0.0/22',
-    azCount: DEFAULTS.azCount,
-    task: DEFAULTS.task,
-    image: {
-      kind: 'pull-through-cache',
-      upstreamRepository: 'nginx/nginx',
-      tag: '1.28-alpine',
-      repositoryPrefix: 'canary-ecr-public',
-    },
-    github: { ...GITHUB, deployEnvironment: 'canary' },
-    ec2DebugEndpoints: DEFAULTS.ec2DebugEndpoints,
-    logRetentionDays: DEFAULTS.logRetentionDays,
-    bootstrapQualifier: DEFAULTS.bootstrapQualifier,
-  },
-];
 
 /** A configuration value that cannot work. The message names the field, the value and the fix. */
 export class ConfigError extends Error {
@@ -159,6 +173,93 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** The default image of an environment: Nginx from ECR Public through its own cache prefix. */
+export function defaultImage(environmentName: string): ImageSource {
+  return { kind: 'pull-through-cache', ...DEFAULTS.image, repositoryPrefix: `${environmentName}-ecr-public` };
+}
+
+/** Fills in the defaults of one file entry. Validation is separate (validateEnvironment). */
+export function environmentFromEntry(entry: EnvironmentEntry, github: ProjectFile['github']): EnvironmentConfig {
+  return {
+    name: entry.name,
+    account: entry.account,
+    region: entry.region,
+    vpcCidr: entry.vpcCidr,
+    azCount: entry.azCount ?? DEFAULTS.azCount,
+    task: { ...DEFAULTS.task, ...entry.task },
+    image: entry.image ?? defaultImage(entry.name),
+    github: {
+      owner: github.owner,
+      repo: github.repo,
+      ...(github.ownerId !== undefined ? { ownerId: github.ownerId } : {}),
+      ...(github.repoId !== undefined ? { repoId: github.repoId } : {}),
+      mainBranch: github.mainBranch ?? DEFAULTS.mainBranch,
+      deployEnvironment: entry.name,
+      oidcProviderExists: (github.existingOidcProviderAccounts ?? []).includes(entry.account),
+    },
+    ec2DebugEndpoints: entry.ec2DebugEndpoints ?? DEFAULTS.ec2DebugEndpoints,
+    logRetentionDays: entry.logRetentionDays ?? DEFAULTS.logRetentionDays,
+    bootstrapQualifier: entry.bootstrapQualifier ?? defaultBootstrapQualifier(entry.name),
+  };
+}
+
+/**
+ * Reads and validates a project file's content. Throws a ConfigError listing every problem, each
+ * as `<file>: <field>: expected ..., found ...`.
+ */
+export function parseProjectFile(raw: unknown, source: string = CONFIG_FILE): ProjectConfig {
+  const shape = shapeProblems(raw);
+  if (shape.length > 0) throw configError(source, shape);
+  const file = raw as ProjectFile;
+  const environments = file.environments.map((entry) => environmentFromEntry(entry, file.github));
+  const problems = [
+    ...githubProblems(file.github),
+    ...environments.flatMap(validateEnvironment),
+    ...crossEnvironmentProblems(environments),
+  ];
+  if (problems.length > 0) throw configError(source, problems);
+  return {
+    github: {
+      owner: file.github.owner,
+      repo: file.github.repo,
+      ...(file.github.ownerId !== undefined ? { ownerId: file.github.ownerId } : {}),
+      ...(file.github.repoId !== undefined ? { repoId: file.github.repoId } : {}),
+      mainBranch: file.github.mainBranch ?? DEFAULTS.mainBranch,
+    },
+    environments,
+  };
+}
+
+function configError(source: string, problems: readonly string[]): ConfigError {
+  return new ConfigError(
+    `Invalid configuration in ${source}:\n  - ${problems.join('\n  - ')}\n` +
+      'Fix the file, or rewrite it with npm run configure (npm run configure -- --help).',
+  );
+}
+
+/** Reads gitops.config.json from the repository root. */
+export function readProjectFile(): unknown {
+  try {
+    return JSON.parse(readFileSync(CONFIG_URL, 'utf8')) as unknown;
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot read ${CONFIG_FILE} (${error instanceof Error ? error.message : String(error)}): ` +
+        'it must be JSON at the repository root; write it with npm run configure.',
+    );
+  }
+}
+
+/** The environment with this name, or a ConfigError listing the known ones. */
+export function environmentNamed(name: string, environments: readonly EnvironmentConfig[]): EnvironmentConfig {
+  const found = environments.find((env) => env.name === name);
+  if (!found) {
+    throw new ConfigError(
+      `Unknown environment '${name}': expected one of ${environments.map((env) => env.name).join(', ')} (${CONFIG_FILE}).`,
+    );
+  }
+  return found;
 }
 
 /** Fargate's valid CPU/memory pairs (MiB), from the ECS task size table. */
@@ -183,15 +284,105 @@ function range(from: number, to: number, step: number): number[] {
   return values;
 }
 
-const NAME = /^[a-z][a-z0-9-]{1,14}$/;
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const NUMERIC_ID = /^\d+$/;
 const ECR_PREFIX = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The JSON structure: the keys that must be there, with the right types, and no unknown key. */
+function shapeProblems(raw: unknown): string[] {
+  if (!isObject(raw)) return [`expected a JSON object with "github" and "environments", found ${JSON.stringify(raw)}`];
+  const problems: string[] = [];
+  const unknownKeys = (where: string, value: Record<string, unknown>, known: readonly string[]): void => {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) problems.push(`${where}.${key}: unknown setting (known: ${known.join(', ')})`);
+    }
+  };
+  unknownKeys('(top level)', raw, ['$schema', '$comment', 'github', 'environments']);
+  const github = raw.github;
+  if (!isObject(github))
+    problems.push(`github: expected an object with owner and repo, found ${JSON.stringify(github)}`);
+  else {
+    unknownKeys('github', github, ['owner', 'repo', 'ownerId', 'repoId', 'mainBranch', 'existingOidcProviderAccounts']);
+    for (const key of ['owner', 'repo'])
+      if (typeof github[key] !== 'string')
+        problems.push(`github.${key}: expected a string, found ${JSON.stringify(github[key])}`);
+    for (const key of ['ownerId', 'repoId', 'mainBranch'])
+      if (github[key] !== undefined && typeof github[key] !== 'string')
+        problems.push(`github.${key}: expected a string, found ${JSON.stringify(github[key])}`);
+    const existing = github.existingOidcProviderAccounts;
+    if (existing !== undefined && (!Array.isArray(existing) || existing.some((a) => typeof a !== 'string')))
+      problems.push(
+        `github.existingOidcProviderAccounts: expected a list of account ids, found ${JSON.stringify(existing)}`,
+      );
+  }
+  const environments = raw.environments;
+  if (!Array.isArray(environments) || environments.length === 0) {
+    problems.push(`environments: expected a non-empty list, found ${JSON.stringify(environments)}`);
+    return problems;
+  }
+  environments.forEach((entry: unknown, index) => {
+    const where = `environments[${index}]`;
+    if (!isObject(entry)) {
+      problems.push(`${where}: expected an object, found ${JSON.stringify(entry)}`);
+      return;
+    }
+    unknownKeys(where, entry, [
+      'name',
+      'account',
+      'region',
+      'vpcCidr',
+      'azCount',
+      'task',
+      'image',
+      'ec2DebugEndpoints',
+      'logRetentionDays',
+      'bootstrapQualifier',
+    ]);
+    for (const key of ['name', 'account', 'region', 'vpcCidr'])
+      if (typeof entry[key] !== 'string')
+        problems.push(`${where}.${key}: expected a string, found ${JSON.stringify(entry[key])}`);
+    if (entry.task !== undefined) {
+      if (!isObject(entry.task))
+        problems.push(`${where}.task: expected an object, found ${JSON.stringify(entry.task)}`);
+      else unknownKeys(`${where}.task`, entry.task, ['cpu', 'memoryMiB', 'architecture', 'spot', 'desiredCount']);
+    }
+    if (entry.image !== undefined && !isObject(entry.image))
+      problems.push(`${where}.image: expected an object, found ${JSON.stringify(entry.image)}`);
+  });
+  return problems;
+}
+
+function githubProblems(github: ProjectFile['github']): string[] {
+  const problems: string[] = [];
+  const expect = (ok: boolean, field: string, expected: string, found: unknown): void => {
+    if (!ok) problems.push(`github.${field}: expected ${expected}, found ${JSON.stringify(found)}`);
+  };
+  expect(GITHUB_NAME.test(github.owner), 'owner', 'a GitHub owner name', github.owner);
+  expect(GITHUB_NAME.test(github.repo), 'repo', 'a GitHub repository name', github.repo);
+  expect(
+    (github.ownerId === undefined) === (github.repoId === undefined),
+    'ownerId',
+    'both ownerId and repoId, or neither',
+    {
+      ownerId: github.ownerId,
+      repoId: github.repoId,
+    },
+  );
+  if (github.ownerId !== undefined)
+    expect(NUMERIC_ID.test(github.ownerId), 'ownerId', 'the numeric owner id', github.ownerId);
+  if (github.repoId !== undefined)
+    expect(NUMERIC_ID.test(github.repoId), 'repoId', 'the numeric repository id', github.repoId);
+  const branch = github.mainBranch ?? DEFAULTS.mainBranch;
+  expect(/^[A-Za-z0-9._/-]+$/.test(branch) && !branch.includes('..'), 'mainBranch', 'a branch name', branch);
+  for (const account of github.existingOidcProviderAccounts ?? [])
+    expect(ACCOUNT_PATTERN.test(account), 'existingOidcProviderAccounts', 'a 12-digit AWS account id', account);
+  return problems;
+}
 
 /**
  * Checks one environment and returns every problem found (not just the first), each naming the
@@ -204,15 +395,9 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     if (!ok) problems.push(`${at(field)}: expected ${expected}, found ${JSON.stringify(found)}`);
   };
 
-  expect(
-    NAME.test(config.name),
-    'name',
-    'lower-case letters, digits and dashes (2-15 chars, starting with a letter)',
-    config.name,
-  );
-  if (config.account !== undefined)
-    expect(ACCOUNT.test(config.account), 'account', 'a 12-digit AWS account id', config.account);
-  expect(REGION.test(config.region), 'region', 'an AWS region such as ap-northeast-1', config.region);
+  expect(ENVIRONMENT_NAME_PATTERN.test(config.name), 'name', ENVIRONMENT_NAME_RULE, config.name);
+  expect(ACCOUNT_PATTERN.test(config.account), 'account', 'a 12-digit AWS account id', config.account);
+  expect(REGION_PATTERN.test(config.region), 'region', 'an AWS region such as eu-west-1', config.region);
 
   const cidr = CIDR.exec(config.vpcCidr);
   const octetsOk = cidr !== null && cidr.slice(1, 5).every((octet) => Number(octet) <= 255);
@@ -260,6 +445,7 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     "spot only with architecture 'X86_64' (Fargate Spot has no ARM64 capacity); set spot: false or architecture: 'X86_64'",
     task.spot,
   );
+  expect(typeof task.spot === 'boolean', 'task.spot', 'true or false', task.spot);
   expect(
     Number.isInteger(task.desiredCount) && task.desiredCount >= 1 && task.desiredCount <= 10,
     'task.desiredCount',
@@ -308,35 +494,7 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     );
   }
 
-  const { github } = config;
-  expect(GITHUB_NAME.test(github.owner), 'github.owner', 'a GitHub owner name', github.owner);
-  expect(GITHUB_NAME.test(github.repo), 'github.repo', 'a GitHub repository name', github.repo);
-  expect(
-    (github.ownerId === undefined) === (github.repoId === undefined),
-    'github',
-    'both ownerId and repoId, or neither',
-    { ownerId: github.ownerId, repoId: github.repoId },
-  );
-  if (github.ownerId !== undefined)
-    expect(NUMERIC_ID.test(github.ownerId), 'github.ownerId', 'the numeric owner id', github.ownerId);
-  if (github.repoId !== undefined)
-    expect(NUMERIC_ID.test(github.repoId), 'github.repoId', 'the numeric repository id', github.repoId);
-  expect(/^[A-Za-z0-9._/-]+$/.test(github.mainBranch), 'github.mainBranch', 'a branch name', github.mainBranch);
-  expect(
-    /^[A-Za-z0-9._-]+$/.test(github.deployEnvironment),
-    'github.deployEnvironment',
-    'a GitHub Environment name',
-    github.deployEnvironment,
-  );
-  if (github.existingOidcProviderArn !== undefined) {
-    expect(
-      OIDC_PROVIDER_ARN.test(github.existingOidcProviderArn),
-      'github.existingOidcProviderArn',
-      'arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
-      github.existingOidcProviderArn,
-    );
-  }
-
+  expect(typeof config.ec2DebugEndpoints === 'boolean', 'ec2DebugEndpoints', 'true or false', config.ec2DebugEndpoints);
   expect(
     LOG_RETENTION_DAYS.includes(config.logRetentionDays),
     'logRetentionDays',
@@ -344,7 +502,7 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     config.logRetentionDays,
   );
   expect(
-    /^[a-z0-9]{1,10}$/.test(config.bootstrapQualifier),
+    BOOTSTRAP_QUALIFIER_PATTERN.test(config.bootstrapQualifier),
     'bootstrapQualifier',
     'the cdk bootstrap qualifier (up to 10 lower-case letters and digits)',
     config.bootstrapQualifier,
@@ -352,38 +510,92 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
   return problems;
 }
 
+/** The parsed IPv4 CIDR as [first, last] address numbers. */
+function cidrRange(cidr: string): [number, number] | undefined {
+  const match = CIDR.exec(cidr);
+  if (!match) return undefined;
+  const base = match.slice(1, 5).reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(match[5]));
+  const first = base - (base % size);
+  return [first, first + size - 1];
+}
+
 /**
- * Picks environments by name and resolves the account, or throws a ConfigError listing every
- * problem. `names` empty selects all.
+ * What environments must not share: a name, a name prefix (an environment named `dev-network`
+ * would fall under `dev`'s `dev-network-*` role and log-group patterns), a bootstrap qualifier or
+ * a pull-through cache prefix in one account and region, and overlapping VPC ranges (they could
+ * never be peered).
+ */
+export function crossEnvironmentProblems(environments: readonly EnvironmentConfig[]): string[] {
+  const problems: string[] = [];
+  environments.forEach((env, index) => {
+    for (const other of environments.slice(0, index)) {
+      if (other.name === env.name) {
+        problems.push(`${env.name}.name: expected a unique environment name, found it twice`);
+        continue;
+      }
+      const [shorter, longer] = other.name.length <= env.name.length ? [other, env] : [env, other];
+      if (longer.name.startsWith(`${shorter.name}-`)) {
+        problems.push(
+          `${longer.name}.name: expected a name that does not start with another environment's name and a dash, found '${longer.name}' after '${shorter.name}' (its stacks, roles and log groups would match ${shorter.name}'s patterns ${shorter.name}-*)`,
+        );
+      }
+      const sameAccountRegion = other.account === env.account && other.region === env.region;
+      if (sameAccountRegion && other.bootstrapQualifier === env.bootstrapQualifier) {
+        problems.push(
+          `${env.name}.bootstrapQualifier: expected a qualifier unique in ${env.account}/${env.region}, found '${env.bootstrapQualifier}' (also ${other.name}'s); set bootstrapQualifier in ${CONFIG_FILE}`,
+        );
+      }
+      if (
+        sameAccountRegion &&
+        env.image.kind === 'pull-through-cache' &&
+        other.image.kind === 'pull-through-cache' &&
+        env.image.repositoryPrefix === other.image.repositoryPrefix
+      ) {
+        problems.push(
+          `${env.name}.image.repositoryPrefix: expected a prefix unique in ${env.account}/${env.region}, found '${env.image.repositoryPrefix}' (also ${other.name}'s)`,
+        );
+      }
+      const [a, b] = [cidrRange(env.vpcCidr), cidrRange(other.vpcCidr)];
+      if (a && b && a[0] <= b[1] && b[0] <= a[1]) {
+        problems.push(
+          `${env.name}.vpcCidr: expected a range apart from ${other.name}'s ${other.vpcCidr}, found ${env.vpcCidr} (overlapping VPCs can never be peered)`,
+        );
+      }
+    }
+  });
+  return problems;
+}
+
+/**
+ * Validates environments (one, several, or all with overrides applied) and picks some by name;
+ * `names` empty selects all. Throws a ConfigError listing every problem.
  */
 export function resolveEnvironments(
   environments: readonly EnvironmentConfig[],
-  options: { readonly names?: readonly string[]; readonly account?: string },
+  options: { readonly names?: readonly string[] } = {},
 ): EnvironmentConfig[] {
-  const known = environments.map((env) => env.name);
-  const unknown = (options.names ?? []).filter((name) => !known.includes(name));
-  if (unknown.length > 0) {
-    throw new ConfigError(
-      `Unknown environment ${unknown.map((n) => `'${n}'`).join(', ')}: expected one of ${known.join(', ')}.`,
-    );
-  }
-  const duplicates = known.filter((name, index) => known.indexOf(name) !== index);
-  if (duplicates.length > 0)
-    throw new ConfigError(`Environment names must be unique, found ${duplicates.join(', ')} twice.`);
-
-  const selected = environments
-    .filter((env) => !options.names?.length || options.names.includes(env.name))
-    .map((env) => ({ ...env, account: env.account ?? options.account }));
-  const problems = selected.flatMap(validateEnvironment);
-  if (problems.length > 0) {
-    throw new ConfigError(`Invalid environment configuration (infra/lib/config.ts):\n  - ${problems.join('\n  - ')}`);
-  }
-  return selected;
+  for (const name of options.names ?? []) environmentNamed(name, environments);
+  const problems = [...environments.flatMap(validateEnvironment), ...crossEnvironmentProblems(environments)];
+  if (problems.length > 0) throw configError(CONFIG_FILE, problems);
+  return environments.filter((env) => !options.names?.length || options.names.includes(env.name));
 }
 
 /** The GitHub OIDC subject prefix for this repository, in the format the repository uses. */
-export function subjectPrefix(github: GitHubIdentity): string {
+export function subjectPrefix(github: Pick<GitHubIdentity, 'owner' | 'repo' | 'ownerId' | 'repoId'>): string {
   return github.ownerId !== undefined && github.repoId !== undefined
     ? `repo:${github.owner}-${github.ownerId}/${github.repo}-${github.repoId}`
     : `repo:${github.owner}/${github.repo}`;
+}
+
+/** The accounts of the environments, each with the region its GitHub OIDC provider stack is deployed in. */
+export function oidcProviderAccounts(
+  environments: readonly EnvironmentConfig[],
+): { readonly account: string; readonly region: string; readonly exists: boolean }[] {
+  const seen = new Map<string, { account: string; region: string; exists: boolean }>();
+  for (const env of environments) {
+    if (!seen.has(env.account))
+      seen.set(env.account, { account: env.account, region: env.region, exists: env.github.oidcProviderExists });
+  }
+  return [...seen.values()];
 }

@@ -11,6 +11,7 @@ export interface PolicyScope {
   readonly workloadStackNames: readonly string[];
   readonly boundaryPolicyName: string;
   readonly executionPolicyName: string;
+  readonly executionBoundaryName: string;
   readonly bootstrapQualifier: string;
 }
 
@@ -309,11 +310,78 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'iam:DeletePolicyVersion',
         'iam:SetDefaultPolicyVersion',
       ],
-      resources: [
-        boundaryArn,
-        `arn:${scope.partition}:iam::${scope.account}:policy/${scope.executionPolicyName}`,
-        ...workloadRoles,
+      resources: [...guardrailPolicyArns(scope), ...workloadRoles],
+    }),
+  ];
+}
+
+/** The managed policies that make up an environment's guardrails. */
+function guardrailPolicyArns(scope: PolicyScope): string[] {
+  return [scope.boundaryPolicyName, scope.executionPolicyName, scope.executionBoundaryName].map(
+    (name) => `arn:${scope.partition}:iam::${scope.account}:policy/${name}`,
+  );
+}
+
+/**
+ * The permissions boundary of the CDK bootstrap's CloudFormation execution role
+ * (`cdk bootstrap --custom-permissions-boundary`). The execution policy grants; this boundary is
+ * the part no change to that policy can lift: the execution role can never mint an identity,
+ * create or re-bound a role without the workload boundary, loosen a guardrail policy, or act
+ * outside the environment's region (IAM and STS are global, so they are exempt from the region
+ * rule).
+ */
+export function executionBoundaryStatements(scope: PolicyScope): iam.PolicyStatement[] {
+  const boundaryArn = `arn:${scope.partition}:iam::${scope.account}:policy/${scope.boundaryPolicyName}`;
+  return [
+    new iam.PolicyStatement({
+      sid: 'CeilingIsTheExecutionPolicy',
+      actions: ['*'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NoRoleWithoutTheWorkloadBoundary',
+      effect: iam.Effect.DENY,
+      actions: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'],
+      resources: ['*'],
+      conditions: { StringNotEquals: { 'iam:PermissionsBoundary': boundaryArn } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'NoBoundaryRemoval',
+      effect: iam.Effect.DENY,
+      actions: ['iam:DeleteRolePermissionsBoundary', 'iam:DeleteUserPermissionsBoundary'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NoNewIdentities',
+      effect: iam.Effect.DENY,
+      actions: [
+        'iam:CreateUser',
+        'iam:CreateAccessKey',
+        'iam:CreateLoginProfile',
+        'iam:CreateOpenIDConnectProvider',
+        'iam:CreateSAMLProvider',
+        'iam:UpdateOpenIDConnectProviderThumbprint',
+        'iam:AddClientIDToOpenIDConnectProvider',
       ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NoGuardrailChange',
+      effect: iam.Effect.DENY,
+      actions: [
+        'iam:CreatePolicyVersion',
+        'iam:DeletePolicy',
+        'iam:DeletePolicyVersion',
+        'iam:SetDefaultPolicyVersion',
+      ],
+      resources: guardrailPolicyArns(scope),
+    }),
+    new iam.PolicyStatement({
+      sid: 'OnlyThisRegion',
+      effect: iam.Effect.DENY,
+      notActions: ['iam:*', 'sts:*'],
+      resources: ['*'],
+      conditions: { StringNotEquals: { 'aws:RequestedRegion': scope.region } },
     }),
   ];
 }

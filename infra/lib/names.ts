@@ -1,15 +1,48 @@
-import type { EnvironmentConfig } from './config.js';
-
 /**
- * The physical names every part of the project agrees on. They are derived from the environment
- * name so that the OIDC stack can scope its policies to the service stack's cluster, and the
- * actions and scripts can find stacks, without cross-stack exports between independently deployed
- * stacks. Changing one renames (and so replaces) a resource: treat them as a contract.
+ * The names and patterns every part of the project agrees on: the CDK app, the actions, the
+ * scripts, the tests and the docs. Dependency-free on purpose (no CDK, no SDK, no config file), so
+ * the bundled actions can import it without pulling the app in.
+ *
+ * Physical names derive from the environment name, so that the foundation stack can scope its
+ * policies to the workload stacks' resources and the actions and scripts can find stacks without
+ * cross-stack exports. Changing one renames (and so replaces) a resource: treat them as a contract.
  */
+
+/** An environment name: 2-15 lower-case letters, digits and single dashes, starting with a letter. */
+export const ENVIRONMENT_NAME_PATTERN = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,14}$/;
+/** What ENVIRONMENT_NAME_PATTERN means, for error messages. */
+export const ENVIRONMENT_NAME_RULE =
+  '2-15 lower-case letters, digits and single dashes, starting with a letter and not ending with a dash';
+/** A 12-digit AWS account id. */
+export const ACCOUNT_PATTERN = /^\d{12}$/;
+/** An AWS region name, commercial, GovCloud or ISO (e.g. eu-west-1, us-gov-west-1). */
+export const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
+/** A CDK bootstrap qualifier: it ends up in S3 bucket and IAM role names, so lower-case only. */
+export const BOOTSTRAP_QUALIFIER_PATTERN = /^[a-z0-9]{1,10}$/;
+
+/** The container the task runs, and the port Nginx listens on inside the task. */
+export const CONTAINER_NAME = 'nginx';
+export const CONTAINER_PORT = 80;
+
+/** The issuer host GitHub Actions tokens come from; also the prefix of the trust condition keys. */
+export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
+/** The audience the credentials action requests (and the only one the roles accept). */
+export const STS_AUDIENCE = 'sts.amazonaws.com';
+/** The stack that holds the account's GitHub OIDC provider (one per account). */
+export const OIDC_PROVIDER_STACK = 'github-oidc-provider';
+
+/** Session Manager documents for port forwarding: to the task itself, or through it to another host. */
+export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
+export const REMOTE_HOST_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
+
+/** The label a reviewer adds to a pull request to let a destructive change deploy. */
+export const ALLOW_DESTRUCTIVE_LABEL = 'allow-destructive-change';
+
+/** The per-environment names of stacks, the ECS service, roles and policies. */
 export interface ResourceNames {
+  readonly foundationStack: string;
   readonly networkStack: string;
   readonly serviceStack: string;
-  readonly oidcStack: string;
   readonly cluster: string;
   readonly service: string;
   readonly container: string;
@@ -18,31 +51,132 @@ export interface ResourceNames {
   readonly deployRole: string;
   readonly operatorRole: string;
   readonly developerPolicy: string;
+  /** Ceiling of every role the workload stacks create (task, execution, flow-log roles). */
   readonly permissionsBoundary: string;
+  /** What the CDK bootstrap's CloudFormation execution role may do (`--cloudformation-execution-policies`). */
   readonly cloudFormationExecutionPolicy: string;
+  /** Ceiling of the execution role itself (`cdk bootstrap --custom-permissions-boundary`). */
+  readonly cloudFormationExecutionBoundary: string;
 }
 
-export function resourceNames(env: Pick<EnvironmentConfig, 'name'>): ResourceNames {
+export function resourceNames(env: { readonly name: string }): ResourceNames {
   const { name } = env;
   return {
+    foundationStack: `${name}-foundation`,
     networkStack: `${name}-network`,
     serviceStack: `${name}-service`,
-    oidcStack: `${name}-github-oidc`,
     cluster: `${name}-cluster`,
     service: `${name}-nginx`,
-    container: 'nginx',
-    containerPort: 80,
+    container: CONTAINER_NAME,
+    containerPort: CONTAINER_PORT,
     pullRequestRole: `${name}-github-pull-request`,
     deployRole: `${name}-github-deploy`,
     operatorRole: `${name}-github-operator`,
     developerPolicy: `${name}-developer-port-forward`,
     permissionsBoundary: `${name}-workload-boundary`,
     cloudFormationExecutionPolicy: `${name}-cfn-execution`,
+    cloudFormationExecutionBoundary: `${name}-cfn-execution-boundary`,
   };
 }
 
-/** The stacks the deploy workflow deploys, in dependency order. The OIDC stack is never one of them. */
-export function deployableStacks(env: Pick<EnvironmentConfig, 'name'>): string[] {
+/** The stacks the deploy workflow deploys, in dependency order. The foundation is never one of them. */
+export function deployableStacks(env: { readonly name: string }): string[] {
   const names = resourceNames(env);
   return [names.networkStack, names.serviceStack];
+}
+
+/**
+ * The default bootstrap qualifier of an environment: its name without dashes, cut to 10 characters.
+ * Each environment gets its own bootstrap (own roles, own execution policy), so that bootstrapping
+ * one environment never changes another's and one environment's deploy role cannot use another's.
+ */
+export function defaultBootstrapQualifier(environmentName: string): string {
+  return environmentName.replace(/-/g, '').slice(0, 10);
+}
+
+/** Where one environment's CDK bootstrap lives. */
+export interface BootstrapTarget {
+  readonly name: string;
+  readonly account: string;
+  readonly region: string;
+  readonly qualifier: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+}
+
+/** The kinds of role a CDK bootstrap creates. */
+export type BootstrapRoleKind = 'deploy' | 'file-publishing' | 'image-publishing' | 'lookup' | 'cfn-exec';
+
+/** The names a bootstrap with this project's flags creates, and what it is created with. */
+export interface BootstrapNames {
+  /** `--toolkit-stack-name`: one bootstrap stack per environment, so each has its own. */
+  readonly toolkitStack: string;
+  /** The SSM parameter with the bootstrap version that every template checks. */
+  readonly versionParameter: string;
+  readonly executionPolicyArn: string;
+  readonly executionBoundaryName: string;
+  readonly roleArn: (kind: BootstrapRoleKind) => string;
+}
+
+export function bootstrapNames(target: BootstrapTarget): BootstrapNames {
+  const partition = target.partition ?? 'aws';
+  const names = resourceNames(target);
+  return {
+    toolkitStack: `${target.name}-cdk-bootstrap`,
+    versionParameter: `/cdk-bootstrap/${target.qualifier}/version`,
+    executionPolicyArn: `arn:${partition}:iam::${target.account}:policy/${names.cloudFormationExecutionPolicy}`,
+    executionBoundaryName: names.cloudFormationExecutionBoundary,
+    roleArn: (kind) =>
+      `arn:${partition}:iam::${target.account}:role/cdk-${target.qualifier}-${kind}-role-${target.account}-${target.region}`,
+  };
+}
+
+/**
+ * The administrator's `cdk bootstrap` of one environment, as argv after `npx cdk`: its own
+ * qualifier and toolkit stack, the foundation's execution policy instead of AdministratorAccess,
+ * and the foundation's boundary on the execution role. docs/setup.md, `npm run configure`, the
+ * rehearsal and the deploy preflight's error all print this one.
+ */
+export function bootstrapArgs(target: BootstrapTarget): string[] {
+  const names = bootstrapNames(target);
+  return [
+    'bootstrap',
+    `aws://${target.account}/${target.region}`,
+    '--qualifier',
+    target.qualifier,
+    '--toolkit-stack-name',
+    names.toolkitStack,
+    '--cloudformation-execution-policies',
+    names.executionPolicyArn,
+    '--custom-permissions-boundary',
+    names.executionBoundaryName,
+  ];
+}
+
+/** The administrator's deploy of one environment's foundation (with its own credentials), as argv after `npx cdk`. */
+export function foundationDeployArgs(env: { readonly name: string }): string[] {
+  return [
+    'deploy',
+    resourceNames(env).foundationStack,
+    '-c',
+    `environments=${env.name}`,
+    '--method=direct',
+    '--require-approval',
+    'never',
+  ];
+}
+
+/** A CDK CLI command line as the docs and messages print it: `npx cdk <argv>`. */
+export function cdkCommandLine(argv: readonly string[]): string {
+  return `npx cdk ${shellLine(argv)}`;
+}
+
+/** argv as one shell line, quoting only what needs it. */
+export function shellLine(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The ARN of the account's GitHub OIDC provider: IAM names it after the issuer URL, one per account. */
+export function oidcProviderArn(account: string, partition = 'aws'): string {
+  return `arn:${partition}:iam::${account}:oidc-provider/${GITHUB_OIDC_HOST}`;
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { cfnLint } from '../../test/helpers/cfn-lint.js';
 import { addEnvironments } from '../lib/build-app.js';
-import { ENVIRONMENTS, resolveEnvironments } from '../lib/config.js';
+import { resolveEnvironments } from '../lib/config.js';
+import { ENVIRONMENTS } from '../lib/project.js';
 import { enforceNag } from '../lib/nag.js';
 import { cdkJsonContext, environment } from './helpers/app.js';
 

@@ -1,4 +1,5 @@
-import { ENVIRONMENTS, ConfigError, resolveEnvironments, subjectPrefix, validateEnvironment } from '../lib/config.js';
+import { ConfigError, resolveEnvironments, subjectPrefix, validateEnvironment } from '../lib/config.js';
+import { ENVIRONMENTS } from '../lib/project.js';
 import { environment, type ConfigOverrides } from './helpers/app.js';
 
 describe('shipped environments', () => {

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { addEnvironments } from '../lib/build-app.js';
-import { ENVIRONMENTS } from '../lib/config.js';
+import { ENVIRONMENTS } from '../lib/project.js';
 import { enforceNag, nagFindings } from '../lib/nag.js';
 import { cdkJsonContext, environment, synthesize } from './helpers/app.js';
 

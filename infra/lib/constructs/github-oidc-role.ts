@@ -1,11 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-/** The issuer host GitHub Actions tokens come from; also the prefix of the trust condition keys. */
-export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
-/** The audience the credentials action requests (and the only one the roles accept). */
-export const STS_AUDIENCE = 'sts.amazonaws.com';
+import { GITHUB_OIDC_HOST, STS_AUDIENCE } from '../names.js';
 
 export interface GitHubOidcRoleProps {
   readonly roleName: string;

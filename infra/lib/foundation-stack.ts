@@ -1,19 +1,21 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { AdministratorSynthesizer } from './administrator-synthesizer.js';
 import { subjectPrefix, type EnvironmentConfig } from './config.js';
-import { GITHUB_OIDC_HOST, GitHubOidcRole, STS_AUDIENCE } from './constructs/github-oidc-role.js';
+import { GitHubOidcRole } from './constructs/github-oidc-role.js';
 import {
   cloudFormationExecutionStatements,
+  executionBoundaryStatements,
   operatorDiagnosticStatements,
   permissionsBoundaryStatements,
   portForwardingStatements,
   type PolicyScope,
 } from './iam-policies.js';
-import { resourceNames } from './names.js';
+import { bootstrapNames, oidcProviderArn, resourceNames } from './names.js';
 import { acknowledgeWildcards } from './nag.js';
 
-export interface GitHubOidcStackProps extends StackProps {
+export interface FoundationStackProps extends StackProps {
   readonly config: EnvironmentConfig;
 }
 
@@ -21,28 +23,33 @@ export interface GitHubOidcStackProps extends StackProps {
 const BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
 
 /**
- * The trust between GitHub Actions and one environment's account, deployed once by an
- * administrator (never by the deploy workflow): the OIDC provider, the pull-request, deploy and
- * operator roles, the developers' port-forwarding policy, and the guardrails the CDK bootstrap
- * uses instead of AdministratorAccess (execution policy and permissions boundary).
+ * One environment's foundation in its account, deployed by an administrator with their own
+ * credentials (never through a CDK bootstrap role, and never by the deploy workflow): the
+ * pull-request, deploy and operator roles GitHub Actions assume, the developers' port-forwarding
+ * policy, and the guardrails the environment's own CDK bootstrap is created with instead of
+ * AdministratorAccess: the CloudFormation execution policy, the execution role's permissions
+ * boundary, and the boundary of every role the workload stacks create. It exists before the
+ * bootstrap that names its policies, so nothing is circular.
  */
-export class GitHubOidcStack extends Stack {
+export class FoundationStack extends Stack {
   readonly pullRequestRole: iam.Role;
   readonly deployRole: iam.Role;
   readonly operatorRole: iam.Role;
 
-  constructor(scope: Construct, id: string, props: GitHubOidcStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: FoundationStackProps) {
+    // No bootstrap: the CLI deploys it with the administrator's credentials and an inline template.
+    super(scope, id, { ...props, synthesizer: new AdministratorSynthesizer() });
     const { config } = props;
     const names = resourceNames(config);
     const { github } = config;
-
-    const providerArn =
-      github.existingOidcProviderArn ??
-      new iam.OidcProviderNative(this, 'GitHubProvider', {
-        url: `https://${GITHUB_OIDC_HOST}`,
-        clientIds: [STS_AUDIENCE],
-      }).oidcProviderArn;
+    const bootstrap = bootstrapNames({
+      name: config.name,
+      account: this.account,
+      region: this.region,
+      partition: this.partition,
+      qualifier: config.bootstrapQualifier,
+    });
+    const providerArn = oidcProviderArn(this.account, this.partition);
 
     const policyScope: PolicyScope = {
       account: this.account,
@@ -52,10 +59,10 @@ export class GitHubOidcStack extends Stack {
       workloadStackNames: [names.networkStack, names.serviceStack],
       boundaryPolicyName: names.permissionsBoundary,
       executionPolicyName: names.cloudFormationExecutionPolicy,
+      executionBoundaryName: names.cloudFormationExecutionBoundary,
       bootstrapQualifier: config.bootstrapQualifier,
     };
-    const bootstrapRoleArn = (kind: string): string =>
-      `arn:${this.partition}:iam::${this.account}:role/cdk-${config.bootstrapQualifier}-${kind}-role-${this.account}-${this.region}`;
+    const bootstrapRoleArn = bootstrap.roleArn;
 
     const boundary = new iam.ManagedPolicy(this, 'WorkloadBoundary', {
       managedPolicyName: names.permissionsBoundary,
@@ -67,6 +74,12 @@ export class GitHubOidcStack extends Stack {
       description:
         'What CloudFormation may do when deploying this environment (cdk bootstrap --cloudformation-execution-policies)',
       statements: cloudFormationExecutionStatements(policyScope),
+    });
+    const executionBoundary = new iam.ManagedPolicy(this, 'CloudFormationExecutionBoundary', {
+      managedPolicyName: names.cloudFormationExecutionBoundary,
+      description:
+        'Permissions boundary of the CDK bootstrap execution role (cdk bootstrap --custom-permissions-boundary)',
+      statements: executionBoundaryStatements(policyScope),
     });
 
     const prefix = subjectPrefix(github);
@@ -95,7 +108,7 @@ export class GitHubOidcStack extends Stack {
     });
     this.pullRequestRole = pullRequest.role;
 
-    this.deployRole = new GitHubOidcRole(this, 'Deploy', {
+    const deploy = new GitHubOidcRole(this, 'Deploy', {
       roleName: names.deployRole,
       description: `Pushes to ${github.mainBranch} of ${github.owner}/${github.repo}: deploy ${config.name} through the CDK bootstrap roles`,
       providerArn,
@@ -106,8 +119,17 @@ export class GitHubOidcStack extends Stack {
           actions: ['sts:AssumeRole', 'sts:TagSession'],
           resources: BOOTSTRAP_ROLE_KINDS.map(bootstrapRoleArn),
         }),
+        new iam.PolicyStatement({
+          // The deploy preflight: is this environment bootstrapped, with its qualifier and policies?
+          sid: 'ReadOwnBootstrapStack',
+          actions: ['cloudformation:DescribeStacks'],
+          resources: [
+            `arn:${this.partition}:cloudformation:${this.region}:${this.account}:stack/${bootstrap.toolkitStack}/*`,
+          ],
+        }),
       ],
-    }).role;
+    });
+    this.deployRole = deploy.role;
 
     const operator = new GitHubOidcRole(this, 'Operator', {
       roleName: names.operatorRole,
@@ -127,10 +149,12 @@ export class GitHubOidcStack extends Stack {
       statements: portForwardingStatements(policyScope),
     });
 
-    acknowledgeWildcards(
-      pullRequest.policy,
-      'The stack ARNs end in the stack id CloudFormation generates; the wildcard stands for that id only.',
-    );
+    for (const policy of [pullRequest.policy, deploy.policy]) {
+      acknowledgeWildcards(
+        policy,
+        'The stack ARNs end in the stack id CloudFormation generates; the wildcard stands for that id only.',
+      );
+    }
     for (const forwarding of [operator.policy, developerPolicy]) {
       acknowledgeWildcards(
         forwarding,
@@ -141,13 +165,22 @@ export class GitHubOidcStack extends Stack {
       boundary,
       'A permissions boundary is a ceiling, not a grant: the roles it caps scope their own resources. ecr:GetAuthorizationToken and the ssmmessages channel actions have no resource type.',
     );
+    const ceilingReason =
+      'A permissions boundary is a ceiling, not a grant: what the execution role may do is its execution policy; this boundary only adds the denials no change to that policy can lift.';
+    acknowledgeWildcards(executionBoundary, ceilingReason);
+    for (const id of [
+      'NIST.800.53.R5-IAMPolicyNoStatementsWithAdminAccess',
+      'NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess',
+    ]) {
+      Validations.of(executionBoundary).acknowledge({ id, reason: ceilingReason });
+    }
     acknowledgeWildcards(
       executionPolicy,
       "CloudFormation creates VPCs, subnets, endpoints, clusters and task definitions whose ids do not exist before the deploy; those statements are limited to this region (aws:RequestedRegion) and to actions that cannot open an internet path. IAM and log-group rights are scoped to the names CloudFormation generates for this environment's stacks (<stack>-*), and role creation requires the permissions boundary.",
     );
 
     const outputs: Record<string, [string, string]> = {
-      GitHubOidcProviderArn: [providerArn, 'GitHub OIDC provider'],
+      GitHubOidcProviderArn: [providerArn, 'GitHub OIDC provider the roles trust'],
       PullRequestRoleArn: [this.pullRequestRole.roleArn, 'Repository variable AWS_PR_ROLE_ARN'],
       DeployRoleArn: [this.deployRole.roleArn, 'Repository variable AWS_DEPLOY_ROLE_ARN'],
       OperatorRoleArn: [this.operatorRole.roleArn, 'Repository variable AWS_OPERATOR_ROLE_ARN'],
@@ -156,6 +189,10 @@ export class GitHubOidcStack extends Stack {
       CloudFormationExecutionPolicyArn: [
         executionPolicy.managedPolicyArn,
         'Pass to cdk bootstrap --cloudformation-execution-policies',
+      ],
+      CloudFormationExecutionBoundaryName: [
+        executionBoundary.managedPolicyName,
+        'Pass to cdk bootstrap --custom-permissions-boundary',
       ],
     };
     for (const [outputId, [value, description]] of Object.entries(outputs)) {

@@ -1,0 +1,332 @@
+/**
+ * `npm run configure`: writes gitops.config.json, the one place an adopter changes, after validating
+ * it, and prints the set-up commands that follow from it.
+ *
+ * Environments are listed in promotion order. An environment that keeps its name keeps its CIDR
+ * and every setting it had (task size, image, AZs...); a new one gets the defaults and the next
+ * free VPC range. Changing the repository without ids drops the old repository's ids.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { format } from 'prettier';
+import { errorMessage } from '../actions/shared/src/errors.js';
+import {
+  CONFIG_FILE,
+  ConfigError,
+  parseProjectFile,
+  type EnvironmentEntry,
+  type ProjectConfig,
+  type ProjectFile,
+} from '../infra/lib/config.js';
+import {
+  ACCOUNT_PATTERN,
+  bootstrapArgs,
+  cdkCommandLine,
+  foundationDeployArgs,
+  OIDC_PROVIDER_STACK,
+  REGION_PATTERN,
+  resourceNames,
+} from '../infra/lib/names.js';
+import { cliArgs, type CliSpec } from './lib/args.js';
+
+const CLI = {
+  command: 'npm run configure',
+  usage:
+    'Usage: npm run configure -- --owner OWNER --repo REPO [--owner-id N --repo-id M] --region REGION\n' +
+    '         --environment NAME=ACCOUNT[:REGION] [--environment ...] [--cidr NAME=CIDR ...]\n' +
+    '       npm run configure -- --show',
+  description:
+    `Validates and writes ${CONFIG_FILE}: the GitHub repository whose workflows may deploy, and the ` +
+    'environments in promotion order (the first is deployed first). Options left out keep their current ' +
+    'value. Then prints the set-up commands for the configuration (docs/setup.md).',
+  options: {
+    owner: {
+      type: 'string',
+      value: 'owner',
+      description: 'GitHub owner (user or organization)',
+      defaultText: 'unchanged',
+    },
+    repo: { type: 'string', value: 'repo', description: 'GitHub repository name', defaultText: 'unchanged' },
+    'owner-id': {
+      type: 'string',
+      value: 'n',
+      description: "Numeric owner id, for GitHub's immutable OIDC subjects (gh api repos/O/R --jq .owner.id)",
+      defaultText: 'unchanged; dropped when the repository changes',
+    },
+    'repo-id': {
+      type: 'string',
+      value: 'n',
+      description: 'Numeric repository id (gh api repos/O/R --jq .id); with --owner-id',
+      defaultText: 'unchanged; dropped when the repository changes',
+    },
+    'main-branch': {
+      type: 'string',
+      value: 'branch',
+      description: 'The branch whose pushes deploy',
+      defaultText: 'unchanged (main)',
+    },
+    region: {
+      type: 'string',
+      value: 'region',
+      description: 'Region of the environments that name none (with no --environment: of every environment)',
+      defaultText: 'unchanged',
+    },
+    environment: {
+      type: 'string',
+      multiple: true,
+      value: 'name=account[:region]',
+      description: 'An environment, in promotion order; repeat for each. Replaces the list.',
+      defaultText: 'unchanged',
+    },
+    cidr: {
+      type: 'string',
+      multiple: true,
+      value: 'name=cidr',
+      description: 'VPC range of an environment (/16 to /24)',
+      defaultText: 'kept, or the next free 10.x0.0.0/22',
+    },
+    'existing-oidc-provider': {
+      type: 'string',
+      multiple: true,
+      value: 'account',
+      description: "An account that already has GitHub's OIDC provider (the foundation then does not create it)",
+      defaultText: 'unchanged',
+    },
+    'dry-run': { type: 'boolean', description: 'Validate and print, but write nothing', default: false },
+    show: { type: 'boolean', description: 'Print the current configuration and its set-up commands', default: false },
+  },
+  examples: [
+    'npm run configure -- --owner acme --repo platform-live --owner-id 4242 --repo-id 987654 --region eu-west-1 --environment dev=210987654321 --environment prod=210987654321',
+    'npm run configure -- --show',
+  ],
+  exitCodes: [
+    [0, 'written (or shown)'],
+    [1, 'the configuration would be invalid: nothing written'],
+    [2, 'bad options'],
+  ],
+} as const satisfies CliSpec;
+
+const CONFIG_PATH = fileURLToPath(new URL(`../${CONFIG_FILE}`, import.meta.url));
+
+/** The option values as configure reads them. */
+export interface ConfigureOptions {
+  readonly owner?: string;
+  readonly repo?: string;
+  readonly ownerId?: string;
+  readonly repoId?: string;
+  readonly mainBranch?: string;
+  readonly region?: string;
+  readonly environments?: readonly string[];
+  readonly cidrs?: readonly string[];
+  readonly existingOidcProviders?: readonly string[];
+}
+
+/** Candidate ranges for new environments: 10.10.0.0/22, 10.20.0.0/22, ... 10.250.0.0/22. */
+const CIDR_CANDIDATES = Array.from({ length: 25 }, (_, index) => `10.${(index + 1) * 10}.0.0/22`);
+
+/**
+ * The new file content from the current one and the options. Pure; throws ConfigError on an
+ * option that cannot be applied. The result still needs validation (parseProjectFile).
+ */
+export function applyOptions(current: ProjectFile, options: ConfigureOptions): ProjectFile {
+  const repositoryChanged =
+    (options.owner !== undefined && options.owner !== current.github.owner) ||
+    (options.repo !== undefined && options.repo !== current.github.repo);
+  const keepIds = !repositoryChanged && options.ownerId === undefined && options.repoId === undefined;
+  const previous = current.github;
+  const github: ProjectFile['github'] = {
+    owner: options.owner ?? previous.owner,
+    repo: options.repo ?? previous.repo,
+    ...(keepIds
+      ? {
+          ...(previous.ownerId !== undefined ? { ownerId: previous.ownerId } : {}),
+          ...(previous.repoId !== undefined ? { repoId: previous.repoId } : {}),
+        }
+      : {
+          ...(options.ownerId !== undefined ? { ownerId: options.ownerId } : {}),
+          ...(options.repoId !== undefined ? { repoId: options.repoId } : {}),
+        }),
+    mainBranch: options.mainBranch ?? previous.mainBranch ?? 'main',
+    ...existingProviders(options.existingOidcProviders ?? previous.existingOidcProviderAccounts),
+  };
+
+  const cidrs = new Map(
+    (options.cidrs ?? []).map((raw) => {
+      const [name, cidr] = splitPair(raw, '--cidr', 'NAME=CIDR');
+      return [name, cidr] as const;
+    }),
+  );
+  let environments: EnvironmentEntry[];
+  if (options.environments === undefined) {
+    environments = current.environments.map((entry) => ({
+      ...entry,
+      ...(options.region !== undefined ? { region: options.region } : {}),
+    }));
+  } else {
+    if (options.environments.length === 0)
+      throw new ConfigError('--environment: expected at least one NAME=ACCOUNT, found none.');
+    environments = options.environments.map((raw) => {
+      const [name, target] = splitPair(raw, '--environment', 'NAME=ACCOUNT[:REGION]');
+      const [account = '', region] = target.split(':');
+      if (!ACCOUNT_PATTERN.test(account))
+        throw new ConfigError(`--environment ${raw}: expected a 12-digit account after '=', found '${account}'.`);
+      const chosenRegion =
+        region ?? options.region ?? current.environments.find((e) => e.name === name)?.region ?? sharedRegion(current);
+      if (chosenRegion === undefined)
+        throw new ConfigError(
+          `--environment ${raw}: no region: add --region REGION, or write ${name}=${account}:REGION.`,
+        );
+      if (!REGION_PATTERN.test(chosenRegion))
+        throw new ConfigError(
+          `--environment ${raw}: expected an AWS region such as eu-west-1, found '${chosenRegion}'.`,
+        );
+      const kept = current.environments.find((entry) => entry.name === name);
+      return { ...kept, name, account, region: chosenRegion, vpcCidr: kept?.vpcCidr ?? '' };
+    });
+  }
+  for (const name of cidrs.keys()) {
+    if (!environments.some((entry) => entry.name === name))
+      throw new ConfigError(
+        `--cidr ${name}=...: no environment named '${name}' (environments: ${environments.map((e) => e.name).join(', ')}).`,
+      );
+  }
+  const taken = environments.flatMap((entry) => cidrs.get(entry.name) ?? (entry.vpcCidr || []));
+  environments = environments.map((entry) => {
+    const vpcCidr = cidrs.get(entry.name) ?? (entry.vpcCidr || nextFreeCidr(taken));
+    taken.push(vpcCidr);
+    return { ...entry, vpcCidr };
+  });
+  return { github, environments };
+}
+
+function existingProviders(
+  accounts: readonly string[] | undefined,
+): Pick<ProjectFile['github'], 'existingOidcProviderAccounts'> {
+  return accounts && accounts.length > 0 ? { existingOidcProviderAccounts: [...accounts] } : {};
+}
+
+function splitPair(raw: string, option: string, form: string): [string, string] {
+  const at = raw.indexOf('=');
+  if (at <= 0 || at === raw.length - 1) throw new ConfigError(`${option} ${raw}: expected ${form}.`);
+  return [raw.slice(0, at), raw.slice(at + 1)];
+}
+
+/** The region every current environment is in, if they agree on one. */
+function sharedRegion(current: ProjectFile): string | undefined {
+  const regions = [...new Set(current.environments.map((entry) => entry.region))];
+  return regions.length === 1 ? regions[0] : undefined;
+}
+
+function nextFreeCidr(taken: readonly string[]): string {
+  const free = CIDR_CANDIDATES.find((candidate) => !taken.includes(candidate));
+  if (!free) throw new ConfigError('No free 10.x0.0.0/22 range left: set each environment with --cidr NAME=CIDR.');
+  return free;
+}
+
+/** What an administrator runs next, for this configuration (docs/setup.md explains each step). */
+export function nextSteps(project: ProjectConfig): string {
+  const lines = [
+    'Next steps (docs/setup.md explains each one):',
+    '',
+    '1. Check that every environment synthesizes with cdk-nag (no AWS account needed):',
+    '     npm run synth',
+    '',
+    "2. As an administrator of each account, with your own credentials, deploy the environment's",
+    `   foundation (its roles and guardrails; it also deploys ${OIDC_PROVIDER_STACK} when the account needs it),`,
+    "   then bootstrap CDK for the environment with its own qualifier and the foundation's policies:",
+  ];
+  for (const env of project.environments) {
+    lines.push(
+      '',
+      `   # ${env.name} (account ${env.account}, ${env.region})`,
+      `   ${cdkCommandLine(foundationDeployArgs(env))}`,
+      `   ${cdkCommandLine(bootstrapArgs({ ...env, qualifier: env.bootstrapQualifier }))}`,
+    );
+  }
+  lines.push(
+    '',
+    '3. In GitHub, create one Environment per environment, limited to the main branch:',
+    ...project.environments.map(
+      (env) =>
+        `     gh api -X PUT "repos/${project.github.owner}/${project.github.repo}/environments/${env.name}" --input - <<< '{"deployment_branch_policy":{"protected_branches":false,"custom_branch_policies":true}}'\n` +
+        `     gh api -X POST "repos/${project.github.owner}/${project.github.repo}/environments/${env.name}/deployment-branch-policies" -f name=${project.github.mainBranch} -f type=branch`,
+    ),
+    '',
+    '4. Commit gitops.config.json on a branch and open a pull request: the workflows read the',
+    '   environments, accounts, regions and role names from it (no repository variable to set).',
+    `   Roles: ${project.environments.map((env) => resourceNames(env).deployRole).join(', ')} (and their pull-request and operator roles).`,
+  );
+  return lines.join('\n');
+}
+
+function summary(project: ProjectConfig): string {
+  const ids = project.github.ownerId
+    ? ` (ids ${project.github.ownerId}/${project.github.repoId}: immutable OIDC subjects)`
+    : '';
+  return [
+    `Repository: ${project.github.owner}/${project.github.repo}${ids}, deploys from ${project.github.mainBranch}`,
+    'Environments, in promotion order:',
+    ...project.environments.map(
+      (env, index) =>
+        `  ${index + 1}. ${env.name.padEnd(15)} ${env.account} ${env.region.padEnd(15)} ${env.vpcCidr.padEnd(15)} bootstrap qualifier ${env.bootstrapQualifier}`,
+    ),
+  ].join('\n');
+}
+
+/**
+ * The current file, or an empty one when it is missing or not JSON (configure then needs --owner,
+ * --repo and --environment, and repairs it).
+ */
+function readCurrent(): ProjectFile {
+  try {
+    const parsed = JSON.parse(readFileSync(CONFIG_PATH, 'utf8')) as Partial<ProjectFile>;
+    return {
+      github: { owner: '', repo: '', ...parsed.github },
+      environments: Array.isArray(parsed.environments) ? parsed.environments : [],
+    };
+  } catch (error) {
+    console.error(
+      `warning: ${CONFIG_FILE} could not be read (${errorMessage(error)}); starting from an empty configuration.`,
+    );
+    return { github: { owner: '', repo: '' }, environments: [] };
+  }
+}
+
+async function main(): Promise<number> {
+  const values = cliArgs(CLI);
+  const raw = readCurrent();
+  if (values.show) {
+    const project = parseProjectFile(raw);
+    console.log(`${summary(project)}\n\n${nextSteps(project)}`);
+    return 0;
+  }
+  const next = applyOptions(raw, {
+    owner: values.owner,
+    repo: values.repo,
+    ownerId: values['owner-id'],
+    repoId: values['repo-id'],
+    mainBranch: values['main-branch'],
+    region: values.region,
+    environments: values.environment,
+    cidrs: values.cidr,
+    existingOidcProviders: values['existing-oidc-provider'],
+  });
+  const project = parseProjectFile(next, `the configuration these options make (${CONFIG_FILE} is unchanged)`);
+  const text = await format(JSON.stringify(next, null, 2), { parser: 'json', filepath: CONFIG_PATH });
+  if (values['dry-run']) {
+    console.log(`Dry run: ${CONFIG_FILE} would read:\n${text}`);
+  } else {
+    writeFileSync(CONFIG_PATH, text);
+    console.log(`Wrote ${CONFIG_FILE}.`);
+  }
+  console.log(`\n${summary(project)}\n\n${nextSteps(project)}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`configure: ${errorMessage(error)}`);
+    process.exit(error instanceof ConfigError ? 1 : 2);
+  },
+);
