@@ -7,13 +7,34 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { get as httpGet } from 'node:http';
-import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '../actions/shared/src/logger.js';
 import { PortForwardingSession } from '../actions/shared/src/ssm/port-session.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { SsmEmulator } from '../test/helpers/ssm-emulator/emulator.js';
 import { healthyScenario } from '../test/helpers/ssm-emulator/scenario.js';
+import { UsageError, cliArgs, integerValue, type CliSpec } from './lib/args.js';
+
+const CLI = {
+  command: 'npm run bench:forward',
+  usage: 'Usage: npm run bench:forward [-- --size-mb N] [--requests N] [--concurrency N]',
+  description:
+    'Measures throughput (one download of a random payload, checked by SHA-256) and request latency (p50, p99 ' +
+    'of GET /) through the native port-forwarding client and the local SSM emulator, beside a direct loopback ' +
+    'connection to the same local nginx (or the built-in HTTP target when nginx is missing). Loopback only, no ' +
+    'AWS account; bounded in count and time. Prints a table.',
+  options: {
+    'size-mb': { type: 'string', value: 'N', default: '20', description: 'Payload size in MiB, 1 to 200' },
+    requests: { type: 'string', value: 'N', default: '300', description: 'Latency requests, 1 to 5000' },
+    concurrency: { type: 'string', value: 'N', default: '4', description: 'Requests in flight at once, 1 to 64' },
+  },
+  examples: ['npm run bench:forward', 'npm run bench:forward -- --size-mb 100 --requests 1000 --concurrency 8'],
+  exitCodes: [
+    [0, 'measured; the table is printed'],
+    [1, 'a failure (a download that does not match, a server that does not start)'],
+    [2, 'bad options'],
+  ],
+} as const satisfies CliSpec;
 
 const quiet: Logger = { info: () => undefined, warning: (m) => console.error(m), debug: () => undefined };
 
@@ -55,16 +76,10 @@ const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'size-mb': { type: 'string', default: '20' },
-      requests: { type: 'string', default: '300' },
-      concurrency: { type: 'string', default: '4' },
-    },
-  });
-  const sizeMb = Math.min(Number(values['size-mb']), 200);
-  const requests = Math.min(Number(values.requests), 5000);
-  const concurrency = Math.min(Number(values.concurrency), 64);
+  const values = cliArgs(CLI);
+  const sizeMb = integerValue(CLI, 'size-mb', values['size-mb'], 1, 200);
+  const requests = integerValue(CLI, 'requests', values.requests, 1, 5000);
+  const concurrency = integerValue(CLI, 'concurrency', values.concurrency, 1, 64);
   const payload = randomBytes(sizeMb * 1024 * 1024);
   const expected = createHash('sha256').update(payload).digest('hex');
 
@@ -85,7 +100,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const [name, port] of [
-      ['direct loopback', nginx.port],
+      [`direct loopback (${nginx.kind === 'nginx' ? 'nginx' : 'built-in target'})`, nginx.port],
       ['native client + emulator (mux)', session.localPort],
     ] as const) {
       await fetchOnce(port, '/'); // warm up
@@ -117,6 +132,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exitCode = 1;
+  console.error(`bench:forward: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 });

@@ -18,8 +18,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { cliArgs, type CliSpec } from './lib/args.js';
 
 const ACTIONS_DIR = fileURLToPath(new URL('../actions/', import.meta.url));
 
@@ -101,8 +101,31 @@ function writeToolkitData(outdir: string): string[] {
   return [database, manifest];
 }
 
+const CLI = {
+  command: 'npm run build:actions',
+  usage: 'Usage: npm run build:actions [-- --outdir DIR]',
+  description:
+    'Bundles every action under actions/<name>/ (a folder with an action.yml) with esbuild into its committed dist/: ' +
+    'src/index.ts to dist/index.cjs and, when present, src/post.ts and src/cleanup.ts likewise, plus the data files ' +
+    "the CDK toolkit reads at run time. 'npm run check:dist' rebuilds, then fails if dist/ differs from Git.",
+  options: {
+    outdir: {
+      type: 'string',
+      value: 'dir',
+      description: 'Write DIR/<name>/... instead of actions/<name>/dist/...',
+      defaultText: "each action's own dist/",
+    },
+  },
+  examples: ['npm run build:actions', 'npm run build:actions -- --outdir /tmp/actions-dist'],
+  exitCodes: [
+    [0, 'every action bundled'],
+    [1, 'a bundle failed (the esbuild error is printed)'],
+    [2, 'bad options'],
+  ],
+} as const satisfies CliSpec;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+  const values = cliArgs(CLI);
   for (const name of actionNames()) {
     const files = await buildAction(name, values.outdir ? join(values.outdir, name) : undefined);
     console.log(`${name}: ${files.map((file) => file.replace(`${process.cwd()}/`, '')).join(', ')}`);

@@ -8,7 +8,6 @@
  * Exit codes: 0 nothing fails (warnings and skipped checks allowed), 1 a check fails, 2 bad flags
  * or no credentials.
  */
-import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -16,7 +15,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { failed, formatFindings, runDoctor } from '../actions/shared/src/doctor/index.js';
 import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
-import { ENVIRONMENTS } from '../infra/lib/config.js';
+import { ENVIRONMENTS } from '../infra/lib/project.js';
+import { cliArgs, type CliSpec } from './lib/args.js';
 import { cliEnvironment, consoleLogger } from './lib/cli.js';
 
 const USAGE = `Usage: npm run doctor -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--task TASK_ID]
@@ -29,23 +29,50 @@ interface DoctorArgs {
   readonly region?: string;
 }
 
+const CLI = {
+  command: 'npm run doctor',
+  usage: USAGE,
+  description:
+    "Checks everything ECS Exec (and so SSM port forwarding) needs for the environment's service, the way " +
+    "aws-samples' ecs-exec-checker does: the service and task settings, the agent, the task role, the VPC " +
+    'endpoints, your own permissions. Prints each problem with its exact fix. Read-only: it changes nothing.',
+  options: {
+    environment: {
+      type: 'string',
+      short: 'e',
+      value: 'name',
+      description: `The environment to check, one of ${ENVIRONMENTS.map((e) => e.name).join(', ')}`,
+      required: true,
+    },
+    task: {
+      type: 'string',
+      value: 'id',
+      description: 'Examine this task, by id or ARN',
+      defaultText: "a running task of the service's current task definition",
+    },
+    profile: {
+      type: 'string',
+      value: 'name',
+      description: 'The AWS profile to use',
+      defaultText: 'the default credential chain: AWS_PROFILE, environment variables, SSO...',
+    },
+    region: {
+      type: 'string',
+      value: 'region',
+      description: 'The AWS region',
+      defaultText: "AWS_REGION, else the environment's region",
+    },
+  },
+  examples: ['npm run doctor -- --environment dev', 'npm run doctor -- --environment dev --profile dev-sso'],
+  exitCodes: [
+    [0, 'nothing fails (warnings and skipped checks allowed)'],
+    [1, 'a check fails (its fix is printed)'],
+    [2, 'bad options or no AWS credentials'],
+  ],
+} as const satisfies CliSpec;
+
 function parse(argv: string[]): DoctorArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        environment: { type: 'string', short: 'e' },
-        task: { type: 'string' },
-        profile: { type: 'string' },
-        region: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UserInputError(`${errorMessage(error)}\n${USAGE}`);
-  }
+  const values = cliArgs(CLI, argv);
   if (!values.environment) throw new UserInputError(`--environment is required.\n${USAGE}`);
   if (!ENVIRONMENTS.some((env) => env.name === values.environment)) {
     throw new UserInputError(

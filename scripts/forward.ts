@@ -10,14 +10,14 @@
  * ResumeSession survives transport loss, and a session the service ends is replaced by a new one
  * on the same local port. Ctrl-C ends the session and exits 0.
  */
-import { parseArgs } from 'node:util';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
 import { parseEngine, startForwarding } from '../actions/shared/src/ssm/forwarding.js';
 import { SessionStartError, type ForwardingSession } from '../actions/shared/src/ssm/port-session.js';
 import { findTarget } from '../actions/shared/src/ssm/targets.js';
-import { ENVIRONMENTS } from '../infra/lib/config.js';
+import { ENVIRONMENTS } from '../infra/lib/project.js';
+import { cliArgs, type CliSpec } from './lib/args.js';
 import { cliEnvironment, consoleLogger } from './lib/cli.js';
 
 const USAGE = `Usage: npm run forward -- --environment <${ENVIRONMENTS.map((e) => e.name).join('|')}> [--local-port 10080]
@@ -35,27 +35,78 @@ interface ForwardArgs {
   readonly keepAliveMs: number;
 }
 
+const CLI = {
+  command: 'npm run forward',
+  usage: USAGE,
+  description:
+    "Forwards the environment's Nginx (or a host the task can reach) to 127.0.0.1 on this machine through SSM " +
+    "Session Manager, with the developer's own AWS credentials (profile or SSO): no inbound path, no bastion, and " +
+    'no session-manager-plugin needed with the native engine. Keep-alives and ResumeSession keep the tunnel up ' +
+    'for hours, and a session the service ends is replaced on the same local port. Ctrl-C ends the session. ' +
+    'Needs the developer port-forwarding policy (docs/forwarding.md).',
+  options: {
+    environment: {
+      type: 'string',
+      short: 'e',
+      value: 'name',
+      description: `The environment to forward, one of ${ENVIRONMENTS.map((e) => e.name).join(', ')}`,
+      required: true,
+    },
+    'local-port': {
+      type: 'string',
+      value: 'port',
+      default: '10080',
+      description: 'The port on 127.0.0.1 to listen on; 0 picks a free one',
+    },
+    'remote-host': {
+      type: 'string',
+      value: 'host',
+      description: 'Forward to this host, as the task resolves it, instead of the container; needs --remote-port',
+    },
+    'remote-port': {
+      type: 'string',
+      value: 'port',
+      description: 'The port on the remote host or the container',
+      defaultText: "the container's port",
+    },
+    profile: {
+      type: 'string',
+      value: 'name',
+      description: 'The AWS profile to use',
+      defaultText: 'the default credential chain: AWS_PROFILE, environment variables, SSO...',
+    },
+    region: {
+      type: 'string',
+      value: 'region',
+      description: 'The AWS region',
+      defaultText: "AWS_REGION, else the environment's region",
+    },
+    engine: {
+      type: 'string',
+      value: 'native|plugin',
+      default: 'native',
+      description: "The client: 'native', built in, or 'plugin', AWS's session-manager-plugin",
+    },
+    'keep-alive': {
+      type: 'string',
+      value: 'seconds',
+      default: '60',
+      description: 'Seconds between keep-alives that stop the idle timeout; 0 turns them off',
+    },
+  },
+  examples: ['npm run forward -- --environment dev   # then: curl http://127.0.0.1:10080/'],
+  exitCodes: [
+    [0, 'stopped with Ctrl-C (or SIGTERM): the session ended and the local port is released'],
+    [1, 'an unexpected failure'],
+    [
+      2,
+      'bad options, no AWS credentials, no running task, ECS Exec off, or the task not connected to SSM (the message says what to do)',
+    ],
+  ],
+} as const satisfies CliSpec;
+
 function parse(argv: string[]): ForwardArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        environment: { type: 'string', short: 'e' },
-        'local-port': { type: 'string', default: '10080' },
-        'remote-host': { type: 'string' },
-        'remote-port': { type: 'string' },
-        profile: { type: 'string' },
-        region: { type: 'string' },
-        engine: { type: 'string', default: 'native' },
-        'keep-alive': { type: 'string', default: '60' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UserInputError(`${errorMessage(error)}\n${USAGE}`);
-  }
+  const values = cliArgs(CLI, argv);
   const port = (name: string, raw: string | undefined, min: number): number | undefined => {
     if (raw === undefined) return undefined;
     const value = Number(raw);

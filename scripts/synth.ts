@@ -6,21 +6,46 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { addEnvironments } from '../infra/lib/build-app.js';
 import { cdkJsonContext } from '../infra/lib/cdk-json.js';
-import { ENVIRONMENTS, resolveEnvironments } from '../infra/lib/config.js';
+import { resolveEnvironments } from '../infra/lib/config.js';
+import { ENVIRONMENTS } from '../infra/lib/project.js';
 import { enforceNag, nagAcknowledgments, nagFindings, nagPacks } from '../infra/lib/nag.js';
+import { cliArgs, type CliSpec } from './lib/args.js';
+
+const CLI = {
+  command: 'npm run synth',
+  usage: 'Usage: npm run synth [-- --environments NAMES] [--account ID] [--output DIR]',
+  description:
+    'Synthesizes every environment (or those named) to CloudFormation templates with cdk-nag enforced ' +
+    '(AWS Solutions and NIST 800-53 R5), needing no AWS account, and prints a table of the stacks with ' +
+    'their resources, findings and acknowledged findings.',
+  options: {
+    environments: {
+      type: 'string',
+      value: 'names',
+      description: `Comma-separated environments to synthesize, of ${ENVIRONMENTS.map((e) => e.name).join(', ')}`,
+      defaultText: 'all of them',
+    },
+    account: {
+      type: 'string',
+      value: 'id',
+      description: 'AWS account id to synthesize for',
+      defaultText: 'none, account-agnostic templates',
+    },
+    output: { type: 'string', value: 'dir', default: 'cdk.out', description: 'Where the templates are written' },
+  },
+  examples: ['npm run synth', 'npm run synth -- --environments dev --output /tmp/cdk.out'],
+  exitCodes: [
+    [0, 'synthesized, no unacknowledged cdk-nag finding'],
+    [1, 'an unacknowledged cdk-nag finding (listed with the fix) or an invalid configuration'],
+    [2, 'bad options'],
+  ],
+} as const satisfies CliSpec;
 
 function main(): number {
-  const { values } = parseArgs({
-    options: {
-      environments: { type: 'string' },
-      account: { type: 'string' },
-      output: { type: 'string', default: 'cdk.out' },
-    },
-  });
+  const values = cliArgs(CLI);
   const names = (values.environments ?? '')
     .split(',')
     .map((n) => n.trim())

@@ -163,6 +163,9 @@ export function permissionsBoundaryStatements(): iam.PolicyStatement[] {
   ];
 }
 
+/** The services whose service-linked roles a deploy may create: ECS, and ECR's pull-through cache. */
+const SERVICE_LINKED_ROLE_SERVICES = ['ecs.amazonaws.com', 'pullthroughcache.ecr.amazonaws.com'] as const;
+
 /**
  * The CloudFormation execution policy for `cdk bootstrap --cloudformation-execution-policies`,
  * instead of AdministratorAccess: only the services the network and service stacks use, IAM only
@@ -191,12 +194,15 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'ec2:DeleteRouteTable',
         'ec2:AssociateRouteTable',
         'ec2:DisassociateRouteTable',
+        'ec2:ReplaceRouteTableAssociation',
         'ec2:CreateSecurityGroup',
         'ec2:DeleteSecurityGroup',
         'ec2:AuthorizeSecurityGroupIngress',
         'ec2:AuthorizeSecurityGroupEgress',
         'ec2:RevokeSecurityGroupIngress',
         'ec2:RevokeSecurityGroupEgress',
+        'ec2:UpdateSecurityGroupRuleDescriptionsIngress',
+        'ec2:UpdateSecurityGroupRuleDescriptionsEgress',
         'ec2:CreateVpcEndpoint',
         'ec2:DeleteVpcEndpoints',
         'ec2:ModifyVpcEndpoint',
@@ -204,6 +210,8 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'ec2:DeleteFlowLogs',
         'ec2:CreateTags',
         'ec2:DeleteTags',
+        // The flow-log handler reads tags through Auto Scaling too (its schema lists it).
+        'autoscaling:DescribeTags',
       ],
       resources: ['*'],
       conditions: inRegion,
@@ -224,6 +232,12 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'ecs:UpdateService',
         'ecs:DeleteService',
         'ecs:DescribeServices',
+        'ecs:DescribeServiceDeployments',
+        'ecs:ListServiceDeployments',
+        'ecs:StopServiceDeployment',
+        // The cluster handler lists the account-level ECS settings among its update permissions.
+        'ecs:PutAccountSetting',
+        'ecs:PutAccountSettingDefault',
         'ecs:TagResource',
         'ecs:UntagResource',
         'ecs:ListTagsForResource',
@@ -290,10 +304,12 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
       },
     }),
     new iam.PolicyStatement({
-      sid: 'EcsServiceLinkedRole',
+      sid: 'EcsAndEcrServiceLinkedRoles',
       actions: ['iam:CreateServiceLinkedRole'],
-      resources: [`arn:${scope.partition}:iam::${scope.account}:role/aws-service-role/ecs.amazonaws.com/*`],
-      conditions: { StringEquals: { 'iam:AWSServiceName': 'ecs.amazonaws.com' } },
+      resources: SERVICE_LINKED_ROLE_SERVICES.map(
+        (service) => `arn:${scope.partition}:iam::${scope.account}:role/aws-service-role/${service}/*`,
+      ),
+      conditions: { StringEquals: { 'iam:AWSServiceName': [...SERVICE_LINKED_ROLE_SERVICES] } },
     }),
     new iam.PolicyStatement({
       sid: 'ReadBootstrapVersion',

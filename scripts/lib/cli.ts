@@ -3,7 +3,8 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { UserInputError, errorMessage } from '../../actions/shared/src/errors.js';
 import type { Logger } from '../../actions/shared/src/logger.js';
-import { ENVIRONMENTS, type EnvironmentConfig } from '../../infra/lib/config.js';
+import { type EnvironmentConfig } from '../../infra/lib/config.js';
+import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { resourceNames, type ResourceNames } from '../../infra/lib/names.js';
 
 /** Info to stdout, warnings to stderr, debug lines only when `debugVariable` is set. */

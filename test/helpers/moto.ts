@@ -1,8 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { freePort, stopProcess, waitFor } from './ports.js';
 
-/** moto's fixed account id. */
-export const MOTO_ACCOUNT = '123456789012';
+/**
+ * The account the local AWS plays by default: the first configured environment's (moto's own
+ * default, 123456789012, would let a test pass only on configurations that happen to use it).
+ */
+export const LOCAL_ACCOUNT = ENVIRONMENTS[0]!.account;
+/** The region the local AWS plays by default: the first configured environment's. */
+export const LOCAL_REGION = ENVIRONMENTS[0]!.region;
 
 /** A running moto server: the local AWS the tests and the rehearsal deploy into. */
 export interface LocalAws {
@@ -31,6 +37,15 @@ const AMBIENT_AWS_VARIABLES = [
   'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
 ];
 
+/**
+ * How to get moto's server (and cfn-lint, which the tests also need) on any machine: a venv, as the
+ * GitHub workflow does, since a plain `pip install` fails on Debian's and the runners' Python
+ * (PEP 668: externally-managed-environment). Same command as .ci/run's.
+ */
+export const MOTO_INSTALL_COMMAND =
+  "python3 -m venv ~/.venvs/moto && ~/.venvs/moto/bin/pip install 'moto[server]==5.2.1' cfn-lint " +
+  '&& export PATH="$HOME/.venvs/moto/bin:$PATH"';
+
 /** Fails with the fix when python3 or moto is missing, instead of a spawn error later. */
 export function assertMotoInstalled(python = 'python3'): void {
   const probe = spawnSync(python, ['-c', 'import moto.server, sys; print(__import__("moto").__version__)'], {
@@ -40,20 +55,25 @@ export function assertMotoInstalled(python = 'python3'): void {
     throw new Error(
       `The local AWS needs moto's server for ${python}, and ${python} -c 'import moto.server' failed ` +
         `(${probe.error?.message ?? probe.stderr.trim().split('\n').pop()}). ` +
-        "Install it with: pip install 'moto[server]'",
+        `Install it in a venv first on PATH: ${MOTO_INSTALL_COMMAND}`,
     );
   }
 }
 
 /** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
-export async function startMoto(options: { region?: string; python?: string } = {}): Promise<LocalAws> {
+export async function startMoto(
+  options: { region?: string; account?: string; python?: string; env?: Record<string, string> } = {},
+): Promise<LocalAws> {
   const python = options.python ?? 'python3';
-  const region = options.region ?? 'ap-northeast-1';
+  const region = options.region ?? LOCAL_REGION;
+  const account = options.account ?? LOCAL_ACCOUNT;
   assertMotoInstalled(python);
   const port = await freePort();
   const endpoint = `http://localhost:${port}`;
   const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // MOTO_ACCOUNT_ID: the account every unknown access key (the tests' static keys) acts in.
+    env: { ...process.env, MOTO_ACCOUNT_ID: account, ...options.env },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -75,7 +95,7 @@ export async function startMoto(options: { region?: string; python?: string } = 
   return {
     endpoint,
     port,
-    account: MOTO_ACCOUNT,
+    account,
     region,
     env(extra = {}) {
       const env: NodeJS.ProcessEnv = { ...process.env };
@@ -88,7 +108,7 @@ export async function startMoto(options: { region?: string; python?: string } = 
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,
         AWS_EC2_METADATA_DISABLED: 'true',
-        CDK_DEFAULT_ACCOUNT: MOTO_ACCOUNT,
+        CDK_DEFAULT_ACCOUNT: account,
         CDK_DEFAULT_REGION: region,
         ...extra,
       };

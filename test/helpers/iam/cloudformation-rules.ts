@@ -1,0 +1,138 @@
+/**
+ * What CloudFormation would refuse when it runs a template, checked when a stack is created or
+ * updated through the gate (moto's CloudFormation creates resources without authorizing anything):
+ *
+ * - every resource's handler permissions must be allowed to the principal CloudFormation acts as:
+ *   the execution role named by RoleARN, else the caller (deploy-permissions.ts);
+ * - a role's managed policies and permissions boundary must exist (IAM's AttachRolePolicy and
+ *   PutRolePermissionsBoundary answer NoSuchEntity otherwise, and the stack fails): the mistake of
+ *   bootstrapping with an execution policy that is created later.
+ *
+ * And where moto has no implementation of a resource type, what CloudFormation would have done:
+ * moto ignores AWS::IAM::OIDCProvider, so the provider is created through IAM and its references
+ * replaced by its ARN before moto sees the template.
+ */
+import { CreateOpenIDConnectProviderCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { describeFindings, templatePermissionFindings, type Deployer } from './deploy-permissions.js';
+import { TemplateResolver, type Template } from './intrinsics.js';
+import type { Principals } from './principals.js';
+
+export interface StackRequest {
+  readonly stackName: string;
+  readonly account: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly template: Template;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly deployer: Deployer;
+  readonly isUpdate: boolean;
+}
+
+/** Why CloudFormation would fail the stack, or undefined when it would not. */
+export async function stackRefusal(request: StackRequest, principals: Principals): Promise<string | undefined> {
+  const missing = await missingPolicies(request, principals);
+  if (missing.length > 0) {
+    return missing
+      .map(
+        ({ logicalId, arn }) =>
+          `${logicalId} (AWS::IAM::Role) CREATE_FAILED: Policy ${arn} does not exist or is not attachable. (Service: Iam, Status Code: 404, NoSuchEntity)`,
+      )
+      .join('\n');
+  }
+  const findings = templatePermissionFindings(request.template, {
+    stackName: request.stackName,
+    account: request.account,
+    region: request.region,
+    partition: request.partition,
+    deployer: request.deployer,
+    tags: request.tags,
+    parameters: request.parameters,
+    handlers: request.isUpdate ? ['create', 'update', 'delete'] : ['create'],
+  });
+  if (findings.length === 0) return undefined;
+  return `${findings.length} resource operation(s) would fail (${request.isUpdate ? 'UPDATE' : 'CREATE'}_FAILED), not authorized:\n${describeFindings(findings)}`;
+}
+
+/** Customer managed policies a role of the template attaches or is bounded by, that exist nowhere. */
+async function missingPolicies(
+  request: StackRequest,
+  principals: Principals,
+): Promise<{ logicalId: string; arn: string }[]> {
+  const resolver = new TemplateResolver(request.template, {
+    account: request.account,
+    region: request.region,
+    partition: request.partition,
+    stackName: request.stackName,
+    parameters: request.parameters,
+  });
+  const createdHere = new Set<string>();
+  for (const [logicalId, resource] of Object.entries(request.template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const name = resolver.resolveString(resource.Properties?.ManagedPolicyName) ?? logicalId;
+    createdHere.add(`arn:${request.partition}:iam::${request.account}:policy/${name}`);
+  }
+  const missing: { logicalId: string; arn: string }[] = [];
+  for (const [logicalId, resource] of Object.entries(request.template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::IAM::Role' || !resolver.isCreated(resource)) continue;
+    const properties = resolver.resolve(resource.Properties ?? {}) as {
+      ManagedPolicyArns?: unknown[];
+      PermissionsBoundary?: unknown;
+    };
+    const arns = [...(properties.ManagedPolicyArns ?? []), properties.PermissionsBoundary].filter(
+      (arn): arn is string => typeof arn === 'string' && /^arn:[^:]+:iam::\d{12}:policy\//.test(arn),
+    );
+    for (const arn of arns) {
+      if (createdHere.has(arn)) continue;
+      if (!(await principals.managedPolicyIfExists(arn))) missing.push({ logicalId, arn });
+    }
+  }
+  return missing;
+}
+
+/**
+ * Creates the template's GitHub OIDC providers through IAM (moto's CloudFormation ignores the
+ * type) and returns the template with the providers replaced by their ARNs.
+ */
+export async function provisionOidcProviders(
+  template: Template,
+  where: { readonly account: string; readonly partition: string; readonly stackName: string; readonly region: string },
+  iam: IAMClient,
+): Promise<Template> {
+  const providers = Object.entries(template.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::IAM::OIDCProvider');
+  if (providers.length === 0) return template;
+  const resolver = new TemplateResolver(template, where);
+  const arns = new Map<string, string>();
+  for (const [logicalId, resource] of providers) {
+    const properties = resolver.resolve(resource.Properties ?? {}) as { Url: string; ClientIdList?: string[] };
+    const host = properties.Url.replace(/^https:\/\//, '');
+    const arn = `arn:${where.partition}:iam::${where.account}:oidc-provider/${host}`;
+    try {
+      await iam.send(
+        new CreateOpenIDConnectProviderCommand({ Url: properties.Url, ClientIDList: properties.ClientIdList ?? [] }),
+      );
+    } catch (error) {
+      if (!String((error as { name?: string }).name).includes('EntityAlreadyExists')) throw error;
+    }
+    arns.set(logicalId, arn);
+  }
+  const replace = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(replace);
+    if (!value || typeof value !== 'object') return value;
+    const node = value as Record<string, unknown>;
+    if (typeof node.Ref === 'string' && arns.has(node.Ref)) return arns.get(node.Ref);
+    const getAtt = node['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && arns.has(String(getAtt[0]))) return arns.get(String(getAtt[0]));
+    return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, replace(child)]));
+  };
+  const resources = Object.fromEntries(
+    Object.entries(template.Resources ?? {})
+      .filter(([logicalId]) => !arns.has(logicalId))
+      .map(([logicalId, resource]) => [logicalId, replace(resource)]),
+  );
+  return {
+    ...template,
+    Resources: resources as Template['Resources'],
+    Outputs: replace(template.Outputs) as Template['Outputs'],
+  };
+}

@@ -1,0 +1,482 @@
+/**
+ * The local AWS's front door: every API call of the flow under test goes through it, and it
+ * refuses what AWS would refuse before the call reaches moto (which authorizes everything) or the
+ * project's SSM/ECS emulator.
+ *
+ * - Who: administrators' static keys, and role sessions handed out through it by STS.
+ * - AssumeRoleWithWebIdentity: the token's RS256 signature against the local OIDC issuer, the
+ *   GitHub provider in IAM with the token's audience, and the role's trust policy with the token's
+ *   claims as condition keys.
+ * - Every other call by a role session: the operation's action, resource and condition keys
+ *   (operations.ts), against the role's identity policies, permissions boundary and, for
+ *   sts:AssumeRole, the target role's trust policy, with the IAM evaluator (evaluator.ts).
+ *   Administrators are allowed everything (AdministratorAccess).
+ * - CreateStack, UpdateStack, CreateChangeSet, for anyone: what CloudFormation would refuse while
+ *   running the template as the execution role or the caller (cloudformation-rules.ts).
+ *
+ * Why not moto's own enforcement (`INITIAL_NO_AUTH_ACTION_COUNT`): checked on moto 5.2.1, it
+ * authorizes every action except IAM, STS, S3 and SQS on the resource `*` (so a policy scoped to a
+ * stack ARN is refused) and ignores conditions (a statement limited to another Region still
+ * allows). Least-privilege policies would fail it and broad ones would pass.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IAMClient, ListOpenIDConnectProvidersCommand, GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { parse as parseYaml } from 'yaml';
+import { GITHUB_OIDC_HOST } from '../../../infra/lib/names.js';
+import { motoClientConfig, type LocalAws } from '../moto.js';
+import type { OidcIssuer } from '../oidc-issuer.js';
+import { parseAwsCall, queryStructList, type AwsCall } from './aws-call.js';
+import { provisionOidcProviders, stackRefusal } from './cloudformation-rules.js';
+import { ADMINISTRATOR } from './foundation-policies.js';
+import { authorize, type PolicyDocument } from './evaluator.js';
+import type { Template } from './intrinsics.js';
+import { requiredPermissions, UnmodelledOperation, type RequiredPermission } from './operations.js';
+import { Principals, type Caller } from './principals.js';
+
+/** What the gate decided about one call (tests read these; a denial is also the caller's error). */
+export interface GateDecision {
+  readonly caller: string;
+  readonly call: string;
+  readonly outcome: 'allowed' | 'denied' | 'unmodelled' | 'refused-by-cloudformation' | 'invalid-token';
+  readonly reason?: string;
+}
+
+export interface GateOptions {
+  readonly aws: LocalAws;
+  /** The local GitHub OIDC issuer whose tokens AssumeRoleWithWebIdentity accepts. */
+  readonly issuer?: OidcIssuer;
+  /** The SSM/ECS emulator: ECS calls and Session Manager calls go there, the rest to moto. */
+  readonly emulator?: { readonly endpoint: string };
+  /** @default 'aws' */
+  readonly partition?: string;
+}
+
+/** Session Manager operations the emulator serves (moto does not implement them). */
+const SESSION_OPERATIONS = new Set(['StartSession', 'ResumeSession', 'TerminateSession', 'DescribeSessions']);
+/** GitHub token claims AWS exposes as condition keys on AssumeRoleWithWebIdentity. */
+const TOKEN_CLAIM_KEYS = [
+  'sub',
+  'aud',
+  'actor',
+  'environment',
+  'event_name',
+  'job_workflow_ref',
+  'ref',
+  'ref_type',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'workflow',
+] as const;
+
+export class IamGate {
+  readonly decisions: GateDecision[] = [];
+  private server?: Server;
+  private readonly partition: string;
+  private readonly iam: IAMClient;
+  private readonly s3: S3Client;
+  private readonly principals: Principals;
+  private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
+  /** aws:userid of the creator of each Session Manager session (Session Manager tags it so). */
+  private readonly sessionOwners = new Map<string, string>();
+
+  constructor(private readonly options: GateOptions) {
+    this.partition = options.partition ?? 'aws';
+    this.iam = new IAMClient(motoClientConfig(options.aws));
+    this.s3 = new S3Client({ ...motoClientConfig(options.aws), forcePathStyle: true });
+    this.principals = new Principals(this.iam);
+    if (options.issuer) this.jwks = createRemoteJWKSet(new URL(`${options.issuer.url}/.well-known/jwks`));
+  }
+
+  get endpoint(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://localhost:${port}`;
+  }
+
+  /** The refusals so far (every decision but `allowed`). */
+  get refusals(): GateDecision[] {
+    return this.decisions.filter((decision) => decision.outcome !== 'allowed');
+  }
+
+  /** New static credentials of an administrator (AdministratorAccess) of the local account. */
+  administrator(account = this.options.aws.account): { accessKeyId: string; secretAccessKey: string } {
+    const accessKeyId = `AKIAADMIN${randomBytes(6).toString('hex').toUpperCase()}`;
+    this.principals.addAdministrator(accessKeyId, account, this.partition);
+    return { accessKeyId, secretAccessKey: randomBytes(20).toString('hex') };
+  }
+
+  /** Environment for a child process (the CDK CLI, the AWS CLI) that talks to the local AWS through the gate. */
+  env(
+    credentials: { accessKeyId: string; secretAccessKey: string },
+    extra: Record<string, string> = {},
+  ): NodeJS.ProcessEnv {
+    return this.options.aws.env({
+      AWS_ENDPOINT_URL: this.endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      ...extra,
+    });
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void readBody(req)
+        .then((body) => this.handle(req, body))
+        .then(({ status, body, headers }) => {
+          if (process.env.IAM_GATE_DEBUG) console.error(`gate: ${req.method} ${req.url} -> ${status} ${body.subarray(0, 300).toString()}`);
+          res.writeHead(status, headers);
+          res.end(body);
+        })
+        .catch((error: unknown) => {
+          if (process.env.IAM_GATE_DEBUG) console.error(`gate: ${req.method} ${req.url} failed: ${String(error)}`);
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`The IAM gate failed: ${error instanceof Error ? error.stack : String(error)}`);
+        });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: IncomingMessage, body: Buffer): Promise<Reply> {
+    const call = parseAwsCall(req.method ?? 'GET', req.url ?? '/', req.headers, body);
+    if (call.service === 'sts' && call.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req, call);
+
+    const caller = this.principals.caller(call.accessKeyId);
+    const label = `${call.service}:${call.operation}`;
+    if (!caller) {
+      this.record('unknown', label, 'denied', `unknown access key ${call.accessKeyId ?? '(unsigned)'}`);
+      return errorReply(call, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    }
+    if (caller.kind === 'role') {
+      const denial = await this.authorizeRoleCall(caller, call);
+      if (denial) return denial;
+    }
+    let forwardBody = body;
+    if (
+      call.service === 'cloudformation' &&
+      ['CreateStack', 'UpdateStack', 'CreateChangeSet'].includes(call.operation)
+    ) {
+      const checked = await this.cloudFormation(caller, call);
+      if ('refusal' in checked) {
+        this.record(caller.arn, label, 'refused-by-cloudformation', checked.refusal);
+        return errorReply(call, 400, 'ValidationError', checked.refusal);
+      }
+      forwardBody = checked.body;
+    }
+    this.record(caller.arn, label, 'allowed');
+    const reply = await this.forward(req, call, forwardBody);
+    await this.afterReply(caller, call, reply);
+    return reply;
+  }
+
+  /** The call's permissions against the role's policies; a reply when refused. */
+  private async authorizeRoleCall(
+    caller: Extract<Caller, { kind: 'role' }>,
+    call: AwsCall,
+  ): Promise<Reply | undefined> {
+    const label = `${call.service}:${call.operation}`;
+    let permissions: RequiredPermission[];
+    try {
+      permissions = requiredPermissions(call, { account: caller.account, partition: this.partition });
+    } catch (error) {
+      if (!(error instanceof UnmodelledOperation)) throw error;
+      this.record(caller.arn, label, 'unmodelled', error.message);
+      return errorReply(call, 403, 'AccessDenied', error.message);
+    }
+    const role = await this.principals.role(caller.roleName);
+    if (!role) {
+      this.record(caller.arn, label, 'denied', `role ${caller.roleName} no longer exists`);
+      return errorReply(call, 403, 'AccessDenied', `The role ${caller.roleArn} does not exist.`);
+    }
+    for (const permission of permissions) {
+      const context = {
+        'aws:userid': caller.userId,
+        'aws:PrincipalArn': caller.roleArn,
+        'aws:PrincipalAccount': caller.account,
+        // IAM is global: its calls name us-east-1 as the requested Region.
+        'aws:RequestedRegion': call.service === 'iam' ? 'us-east-1' : call.region,
+        ...this.sessionContext(call),
+        ...permission.context,
+      };
+      const resourcePolicy = await this.resourcePolicy(permission);
+      const { decision, reason } = authorize({
+        identityPolicies: role.identityPolicies,
+        permissionsBoundary: role.permissionsBoundary,
+        resourcePolicy,
+        request: {
+          action: permission.action,
+          resource: permission.resource,
+          principal: resourcePolicy ? { type: 'AWS', id: caller.arn, account: caller.account } : undefined,
+          context,
+        },
+      });
+      if (decision !== 'Allow') {
+        const message = `User: ${caller.arn} is not authorized to perform: ${permission.action} on resource: ${permission.resource} (${reason})`;
+        this.record(caller.arn, label, 'denied', message);
+        return errorReply(call, 403, call.protocol === 'json' ? 'AccessDeniedException' : 'AccessDenied', message);
+      }
+    }
+    return undefined;
+  }
+
+  /** The resource policy IAM consults: a role's trust policy for sts:AssumeRole. */
+  private async resourcePolicy(permission: RequiredPermission): Promise<PolicyDocument | undefined> {
+    if (!/^sts:(AssumeRole|TagSession)$/i.test(permission.action)) return undefined;
+    const target = await this.principals.role(permission.resource.split('/').pop() ?? '');
+    return target?.trust ?? { Version: '2012-10-17', Statement: [] };
+  }
+
+  /** ssm:resourceTag/aws:ssmmessages:session-id of the session a call names: its creator's aws:userid. */
+  private sessionContext(call: AwsCall): Record<string, string> {
+    const sessionId = call.service === 'ssm' ? call.params.SessionId : undefined;
+    const owner = typeof sessionId === 'string' ? this.sessionOwners.get(sessionId) : undefined;
+    return owner ? { 'ssm:resourceTag/aws:ssmmessages:session-id': owner } : {};
+  }
+
+  /** The CloudFormation rules of a stack creation or update; the body to forward when it passes. */
+  private async cloudFormation(caller: Caller, call: AwsCall): Promise<{ body: Buffer } | { refusal: string }> {
+    const stackName = String(call.params.StackName ?? '');
+    const template = await this.templateOf(call);
+    if (!template) return { body: call.body };
+    const roleArn = call.params.RoleARN;
+    let deployer = ADMINISTRATOR;
+    if (typeof roleArn === 'string') {
+      const role = await this.principals.role(roleArn.split('/').pop() ?? '');
+      if (!role) return { refusal: `Role ${roleArn} is invalid or cannot be assumed (it does not exist).` };
+      deployer = {
+        name: roleArn.split('/').pop()!,
+        identityPolicies: role.identityPolicies,
+        permissionsBoundary: role.permissionsBoundary,
+      };
+    } else if (caller.kind === 'role') {
+      const role = await this.principals.role(caller.roleName);
+      deployer = {
+        name: caller.roleName,
+        identityPolicies: role?.identityPolicies ?? [],
+        permissionsBoundary: role?.permissionsBoundary,
+      };
+    }
+    const parameters = Object.fromEntries(
+      queryStructList(call.params, 'Parameters')
+        .filter((p) => p.ParameterValue !== undefined)
+        .map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+    );
+    const tags = Object.fromEntries(queryStructList(call.params, 'Tags').map((t) => [t.Key ?? '', t.Value ?? '']));
+    const where = { account: caller.account, region: call.region, partition: this.partition, stackName };
+    const refusal = await stackRefusal(
+      {
+        ...where,
+        template,
+        parameters,
+        tags,
+        deployer,
+        isUpdate: call.operation === 'UpdateStack' || call.params.ChangeSetType === 'UPDATE',
+      },
+      this.principals,
+    );
+    if (refusal) return { refusal: `Stack ${stackName}: ${refusal}` };
+    const provisioned = await provisionOidcProviders(template, where, this.iam);
+    if (provisioned === template) return { body: call.body };
+    const params = new URLSearchParams(call.body.toString('utf8'));
+    params.delete('TemplateURL');
+    params.set('TemplateBody', JSON.stringify(provisioned));
+    return { body: Buffer.from(params.toString()) };
+  }
+
+  private async templateOf(call: AwsCall): Promise<Template | undefined> {
+    const body = call.params.TemplateBody;
+    if (typeof body === 'string') return parseTemplate(body);
+    const url = call.params.TemplateURL;
+    if (typeof url !== 'string') return undefined; // UsePreviousTemplate: checked when it was sent
+    const location = new URL(url);
+    const virtual = /^([^.]+)\.s3[.-]/.exec(location.hostname);
+    const path = decodeURIComponent(location.pathname.replace(/^\//, ''));
+    const [bucket, key] = virtual ? [virtual[1]!, path] : [path.split('/')[0]!, path.split('/').slice(1).join('/')];
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return parseTemplate(await object.Body!.transformToString());
+  }
+
+  /** AssumeRoleWithWebIdentity: the token, the provider, the trust policy; then STS itself. */
+  private async webIdentity(req: IncomingMessage, call: AwsCall): Promise<Reply> {
+    const roleArn = String(call.params.RoleArn ?? '');
+    const label = 'sts:AssumeRoleWithWebIdentity';
+    if (!this.jwks || !this.options.issuer) {
+      return errorReply(call, 400, 'InvalidIdentityToken', 'No OpenID Connect issuer is configured in this local AWS.');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(String(call.params.WebIdentityToken ?? ''), this.jwks, {
+        issuer: this.options.issuer.url,
+      }));
+    } catch (error) {
+      this.record(roleArn, label, 'invalid-token', (error as Error).message);
+      return errorReply(
+        call,
+        400,
+        'InvalidIdentityToken',
+        `The web identity token is not valid: ${(error as Error).message}`,
+      );
+    }
+    const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+    const providerArn = await this.providerArnFor(aud ?? '');
+    if (!providerArn) {
+      this.record(roleArn, label, 'invalid-token', `no provider for audience ${aud}`);
+      return errorReply(
+        call,
+        400,
+        'InvalidIdentityToken',
+        `No OpenIDConnect provider found in your account for https://${GITHUB_OIDC_HOST} with audience ${aud}`,
+      );
+    }
+    const role = await this.principals.role(roleArn.split('/').pop() ?? '');
+    const context: Record<string, string> = {};
+    for (const claim of TOKEN_CLAIM_KEYS) {
+      const value = claim === 'aud' ? aud : payload[claim];
+      if (typeof value === 'string') context[`${GITHUB_OIDC_HOST}:${claim}`] = value;
+    }
+    const { decision, reason } = role
+      ? authorize({
+          identityPolicies: [],
+          resourcePolicy: role.trust,
+          request: {
+            action: 'sts:AssumeRoleWithWebIdentity',
+            resource: roleArn,
+            principal: { type: 'Federated', id: providerArn },
+            context,
+          },
+        })
+      : { decision: 'ImplicitDeny', reason: `role ${roleArn} does not exist` };
+    if (decision !== 'Allow') {
+      this.record(`web identity ${payload.sub ?? ''}`, label, 'denied', `${roleArn}: ${reason}`);
+      return errorReply(call, 403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+    }
+    this.record(`web identity ${payload.sub ?? ''}`, label, 'allowed');
+    const reply = await this.forward(req, call, call.body);
+    this.registerSession(reply, roleArn, role!.roleId);
+    return reply;
+  }
+
+  private async providerArnFor(audience: string): Promise<string | undefined> {
+    const { OpenIDConnectProviderList = [] } = await this.iam.send(new ListOpenIDConnectProvidersCommand({}));
+    for (const { Arn } of OpenIDConnectProviderList) {
+      if (!Arn?.endsWith(`/${GITHUB_OIDC_HOST}`)) continue;
+      const provider = await this.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: Arn }));
+      if (provider.ClientIDList?.includes(audience)) return Arn;
+    }
+    return undefined;
+  }
+
+  /** Learns the keys STS hands out and the sessions Session Manager starts. */
+  private async afterReply(caller: Caller, call: AwsCall, reply: Reply): Promise<void> {
+    if (reply.status !== 200) return;
+    if (call.service === 'sts' && call.operation === 'AssumeRole') {
+      const roleArn = String(call.params.RoleArn ?? '');
+      const role = await this.principals.role(roleArn.split('/').pop() ?? '');
+      this.registerSession(reply, roleArn, role?.roleId ?? 'AROAUNKNOWN');
+    }
+    if (call.service === 'ssm' && call.operation === 'StartSession') {
+      const sessionId = (JSON.parse(reply.body.toString('utf8')) as { SessionId?: string }).SessionId;
+      if (sessionId) this.sessionOwners.set(sessionId, caller.userId);
+    }
+  }
+
+  private registerSession(reply: Reply, roleArn: string, roleId: string): void {
+    const text = reply.body.toString('utf8');
+    const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(text)?.[1];
+    const sessionArn = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
+    const sessionName = sessionArn?.split('/').pop() ?? 'session';
+    if (accessKeyId && sessionArn) {
+      this.principals.addRoleSession(accessKeyId, { sessionArn, roleArn, userId: `${roleId}:${sessionName}` });
+    }
+  }
+
+  private async forward(req: IncomingMessage, call: AwsCall, body: Buffer): Promise<Reply> {
+    const toEmulator =
+      this.options.emulator &&
+      (call.service === 'ecs' || (call.service === 'ssm' && SESSION_OPERATIONS.has(call.operation)));
+    const upstream = toEmulator ? this.options.emulator!.endpoint : this.options.aws.endpoint;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string' && !['host', 'content-length', 'connection'].includes(name)) headers[name] = value;
+    }
+    const response = await fetch(`${upstream}${req.url ?? '/'}`, {
+      method: req.method,
+      headers,
+      body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body,
+    });
+    const replyHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(name))
+        replyHeaders[name] = value;
+    });
+    return { status: response.status, headers: replyHeaders, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
+  private record(caller: string, call: string, outcome: GateDecision['outcome'], reason?: string): void {
+    this.decisions.push({ caller, call, outcome, ...(reason ? { reason } : {}) });
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** CloudFormation templates are JSON or YAML (the CDK bootstrap template is YAML, in long-form intrinsics). */
+function parseTemplate(text: string): Template {
+  return (text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text)) as Template;
+}
+
+/** An error in the protocol the caller speaks. */
+function errorReply(call: AwsCall, status: number, code: string, message: string): Reply {
+  const requestId = randomUUID();
+  if (call.protocol === 'json') {
+    return {
+      status: status === 403 ? 400 : status,
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': code,
+        'x-amzn-requestid': requestId,
+      },
+      body: Buffer.from(JSON.stringify({ __type: code, message })),
+    };
+  }
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  if (call.protocol === 'rest-xml') {
+    return {
+      status,
+      headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+      body: Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${escaped}</Message><RequestId>${requestId}</RequestId></Error>`,
+      ),
+    };
+  }
+  return {
+    status,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+    body: Buffer.from(
+      `<ErrorResponse xmlns="https://${call.service}.amazonaws.com/doc/"><Error><Type>Sender</Type><Code>${code}</Code>` +
+        `<Message>${escaped}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    ),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

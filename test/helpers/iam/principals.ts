@@ -1,0 +1,136 @@
+/**
+ * Who signs each request the gate sees, and what IAM holds about them: administrators' static keys,
+ * and role sessions the gate itself handed out through STS (their keys come back in the
+ * AssumeRole* responses). A role's policies are read from the local AWS's IAM on each request, so
+ * a change a deploy makes (a new policy version, a boundary) applies at once, as in AWS.
+ */
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
+import type { PolicyDocument } from './evaluator.js';
+
+export type Caller =
+  | { readonly kind: 'administrator'; readonly account: string; readonly arn: string; readonly userId: string }
+  | {
+      readonly kind: 'role';
+      readonly account: string;
+      /** The session: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`. */
+      readonly arn: string;
+      readonly roleArn: string;
+      readonly roleName: string;
+      /** aws:userid of a role session: `ROLEID:SESSION`. */
+      readonly userId: string;
+    };
+
+/** A role as IAM evaluates it: its identity policies, boundary and trust policy. */
+export interface RolePolicies {
+  readonly roleArn: string;
+  readonly roleId: string;
+  readonly identityPolicies: PolicyDocument[];
+  readonly permissionsBoundary?: PolicyDocument;
+  readonly trust: PolicyDocument;
+}
+
+export class Principals {
+  private readonly keys = new Map<string, Caller>();
+
+  constructor(private readonly iam: IAMClient) {}
+
+  /** Registers a static key as an administrator of `account` (AdministratorAccess). */
+  addAdministrator(accessKeyId: string, account: string, partition = 'aws'): Caller {
+    const caller: Caller = {
+      kind: 'administrator',
+      account,
+      arn: `arn:${partition}:iam::${account}:user/administrator`,
+      userId: `AIDA${accessKeyId.slice(-12).toUpperCase()}`,
+    };
+    this.keys.set(accessKeyId, caller);
+    return caller;
+  }
+
+  /** Registers the key of a role session STS handed out. */
+  addRoleSession(accessKeyId: string, session: { sessionArn: string; roleArn: string; userId: string }): void {
+    const account = session.roleArn.split(':')[4] ?? '';
+    this.keys.set(accessKeyId, {
+      kind: 'role',
+      account,
+      arn: session.sessionArn,
+      roleArn: session.roleArn,
+      roleName: session.roleArn.split('/').pop() ?? '',
+      userId: session.userId,
+    });
+  }
+
+  caller(accessKeyId: string | undefined): Caller | undefined {
+    return accessKeyId ? this.keys.get(accessKeyId) : undefined;
+  }
+
+  /** The role's policies as IAM holds them now, or undefined when the role does not exist. */
+  async role(roleName: string): Promise<RolePolicies | undefined> {
+    let role;
+    try {
+      ({ Role: role } = await this.iam.send(new GetRoleCommand({ RoleName: roleName })));
+    } catch (error) {
+      if (
+        (error as { name?: string }).name === 'NoSuchEntityException' ||
+        (error as { name?: string }).name === 'NoSuchEntity'
+      )
+        return undefined;
+      throw error;
+    }
+    if (!role) return undefined;
+    const inline = await this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
+    const identityPolicies: PolicyDocument[] = [];
+    for (const policyName of inline.PolicyNames ?? []) {
+      const { PolicyDocument: document } = await this.iam.send(
+        new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
+      );
+      identityPolicies.push({ ...decode(document), name: `${roleName}/${policyName}` });
+    }
+    const attached = await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
+    for (const { PolicyArn } of attached.AttachedPolicies ?? []) {
+      identityPolicies.push(await this.managedPolicy(PolicyArn!));
+    }
+    const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+    return {
+      roleArn: role.Arn!,
+      roleId: role.RoleId!,
+      identityPolicies,
+      permissionsBoundary: boundaryArn ? await this.managedPolicy(boundaryArn) : undefined,
+      trust: decode(role.AssumeRolePolicyDocument),
+    };
+  }
+
+  /** A managed policy's default version, or undefined when it does not exist. */
+  async managedPolicyIfExists(policyArn: string): Promise<PolicyDocument | undefined> {
+    try {
+      return await this.managedPolicy(policyArn);
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'NoSuchEntityException' || name === 'NoSuchEntity') return undefined;
+      throw error;
+    }
+  }
+
+  private async managedPolicy(policyArn: string): Promise<PolicyDocument> {
+    const { Policy } = await this.iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+    const { PolicyVersion } = await this.iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: Policy!.DefaultVersionId! }),
+    );
+    return { ...decode(PolicyVersion?.Document), name: policyArn.split('/').pop() };
+  }
+}
+
+/** IAM returns policy documents URL-encoded. */
+function decode(document: string | undefined): PolicyDocument {
+  const text = document ?? '{"Statement":[]}';
+  return JSON.parse(
+    text.startsWith('%7B') || text.startsWith('%7b') ? decodeURIComponent(text) : text,
+  ) as PolicyDocument;
+}
