@@ -26,6 +26,7 @@ import {
   OIDC_PROVIDER_STACK,
   REGION_PATTERN,
   resourceNames,
+  setupVariables,
 } from '../infra/lib/names.js';
 import { cliArgs, type CliSpec } from './lib/args.js';
 
@@ -228,33 +229,35 @@ export function nextSteps(project: ProjectConfig): string {
   const lines = [
     'Next steps (docs/setup.md explains each one):',
     '',
-    '1. Check that every environment synthesizes with cdk-nag (no AWS account needed):',
-    '     npm run synth',
+    '1. Synthesize every environment with cdk-nag (no AWS account needed):',
+    '     npx cdk synth --quiet',
     '',
-    "2. As an administrator of each account, with your own credentials, deploy the environment's",
-    `   foundation (its roles and guardrails; it also deploys ${OIDC_PROVIDER_STACK} when the account needs it),`,
-    "   then bootstrap CDK for the environment with its own qualifier and the foundation's policies:",
+    "2-3. As an administrator of each environment's account, with your own credentials: deploy the",
+    `   environment's foundation (with ${OIDC_PROVIDER_STACK} when the account needs it), then bootstrap`,
+    "   CDK for the environment with its own qualifier and the foundation's policies:",
   ];
   for (const env of project.environments) {
+    const target = { ...env, qualifier: env.bootstrapQualifier };
     lines.push(
       '',
       `   # ${env.name} (account ${env.account}, ${env.region})`,
+      `   ${setupVariables(target)}`,
       `   ${cdkCommandLine(foundationDeployArgs(env))}`,
-      `   ${cdkCommandLine(bootstrapArgs({ ...env, qualifier: env.bootstrapQualifier }))}`,
+      `   ${cdkCommandLine(bootstrapArgs(target))}`,
     );
   }
   lines.push(
     '',
-    '3. In GitHub, create one Environment per environment, limited to the main branch:',
+    '4. In GitHub, create one Environment per environment, limited to the main branch:',
     ...project.environments.map(
       (env) =>
         `     gh api -X PUT "repos/${project.github.owner}/${project.github.repo}/environments/${env.name}" --input - <<< '{"deployment_branch_policy":{"protected_branches":false,"custom_branch_policies":true}}'\n` +
         `     gh api -X POST "repos/${project.github.owner}/${project.github.repo}/environments/${env.name}/deployment-branch-policies" -f name=${project.github.mainBranch} -f type=branch`,
     ),
     '',
-    '4. Commit gitops.config.json on a branch and open a pull request: the workflows read the',
+    '5. Commit gitops.config.json on a branch and open a pull request: the workflows read the',
     '   environments, accounts, regions and role names from it (no repository variable to set).',
-    `   Roles: ${project.environments.map((env) => resourceNames(env).deployRole).join(', ')} (and their pull-request and operator roles).`,
+    `   Deploy roles: ${project.environments.map((env) => resourceNames(env).deployRole).join(', ')}.`,
   );
   return lines.join('\n');
 }

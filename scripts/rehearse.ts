@@ -1,53 +1,86 @@
 /**
- * `npm run rehearse`: the whole GitOps flow, offline, with one command: no AWS account, no GitHub.
+ * `npm run rehearse`: the whole GitOps flow of the configured project, offline, with one command:
+ * no AWS account, no GitHub. Everything comes from gitops.config.json: the repository identity, the
+ * environments, their accounts and regions.
  *
- * It starts a local AWS (moto, behind a local STS that verifies OIDC tokens and trust policies),
- * the SSM/ECS emulator, a real nginx, a local OIDC issuer and a GitHub API stand-in, then plays the
- * life of a change with the same bundled actions the workflows run (through the runner harness):
+ * It starts a local AWS (moto) behind an IAM gate that refuses what AWS would refuse (identity
+ * policies, permissions boundaries, trust policies, what CloudFormation needs for each resource),
+ * the SSM/ECS emulator, nginx (or a built-in HTTP target), a local GitHub OIDC issuer and a GitHub
+ * API stand-in, then:
  *
- *   1. bootstrap the local account and deploy dev from main (credentials → cdk deploy);
- *   2. open a pull request with a sample change (bigger task, two more endpoints);
- *   3. synth with cdk-nag, diff, and render the pull-request comment to a file: blocked without
- *      the allow label (the task definition is replaced), passing with it;
- *   4. merge: deploy the change, and smoke-test it through the native SSM port forward to nginx;
- *   5. show a destructive change (a new VPC CIDR) blocked, and a pull-request token refused by the
- *      deploy role's trust policy;
+ *   1. the administrator's set-up, by running the commands of docs/setup.md as they are written
+ *      (synthesize once; per environment: the foundation, then the environment's own bootstrap);
+ *   2. a push to main: the deploy role deploys the first environment with the bundled actions;
+ *   3. a pull request with a sample change: synth with cdk-nag, diff as the pull-request role, the
+ *      comment rendered to a file: blocked without the allow label, passing with it;
+ *   4. the merge: deploy, and the smoke test as the operator role through the native port forward;
+ *   5. the guardrails: a destructive change blocked, a pull-request token refused by the deploy
+ *      role, one environment's deploy role refused another's bootstrap, a bootstrap before its
+ *      foundation refused as IAM would;
  *   6. stop everything it started, even on failure or Ctrl-C.
- *
- *   npm run rehearse [-- --keep-output DIR]
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { App } from 'aws-cdk-lib';
+import { errorMessage } from '../actions/shared/src/errors.js';
 import { addEnvironments } from '../infra/lib/build-app.js';
 import { cdkJsonContext } from '../infra/lib/cdk-json.js';
-import { ENVIRONMENTS, resolveEnvironments, type EnvironmentConfig } from '../infra/lib/config.js';
+import { resolveEnvironments, subjectPrefix, type EnvironmentConfig } from '../infra/lib/config.js';
 import { enforceNag } from '../infra/lib/nag.js';
-import { resourceNames } from '../infra/lib/names.js';
+import {
+  ALLOW_DESTRUCTIVE_LABEL,
+  bootstrapArgs,
+  bootstrapNames,
+  cdkCommandLine,
+  resourceNames,
+} from '../infra/lib/names.js';
+import { ENVIRONMENTS, PROJECT } from '../infra/lib/project.js';
 import { runAction, type ActionRun } from '../test/helpers/action-runner.js';
-import { cdk } from '../test/helpers/cdk-cli.js';
+
 import { startGitHubApi, type GitHubApi } from '../test/helpers/github-api.js';
-import { deployOidcStack } from '../test/helpers/local-stacks.js';
+import { IamGate } from '../test/helpers/iam/gate.js';
+import { setupCommands } from '../test/helpers/markdown.js';
+import { repositoryCopy } from '../test/helpers/work-copy.js';
 import { assertMotoInstalled, motoClientConfig, startMoto, type LocalAws } from '../test/helpers/moto.js';
-import { findNginx, startNginx, type LocalNginx } from '../test/helpers/nginx.js';
+import { nginxAvailability, startNginx, type LocalNginx } from '../test/helpers/nginx.js';
 import { OidcIssuer, type GitHubJob } from '../test/helpers/oidc-issuer.js';
 import { SsmEmulator } from '../test/helpers/ssm-emulator/emulator.js';
 import { healthyScenario } from '../test/helpers/ssm-emulator/scenario.js';
-import { StsGate } from '../test/helpers/sts-gate.js';
+import { cliArgs, type CliSpec } from './lib/args.js';
 
-const ENV = 'dev';
-const REPOSITORY = 'example-org/private-aws-gitops';
+const CLI = {
+  command: 'npm run rehearse',
+  usage: 'Usage: npm run rehearse [-- --keep-output DIR]',
+  description:
+    'Plays the whole GitOps flow of gitops.config.json offline (no AWS account, no GitHub): the administrator set-up of ' +
+    'docs/setup.md under IAM enforcement, a deploy from main, a pull request with its diff comment, the merge with its ' +
+    'smoke test through SSM port forwarding, and the guardrails. Needs python3 with moto; uses nginx when installed.',
+  options: {
+    'keep-output': {
+      type: 'string',
+      value: 'dir',
+      default: '.rehearsal',
+      description: 'Where the rendered pull-request comment is written',
+    },
+  },
+  examples: ['npm run rehearse', 'npm run rehearse -- --keep-output /tmp/rehearsal'],
+  exitCodes: [
+    [0, 'the rehearsal passed'],
+    [1, 'a step failed (the error says which and why)'],
+    [2, 'bad options or a missing prerequisite'],
+    [130, 'interrupted'],
+  ],
+} as const satisfies CliSpec;
+
+const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
+const IDS = PROJECT.github.ownerId ? { ownerId: PROJECT.github.ownerId, repositoryId: PROJECT.github.repoId } : {};
+const MAIN_REF = `refs/heads/${PROJECT.github.mainBranch}`;
 const PR_NUMBER = 42;
-const ALLOW_LABEL = 'allow-destructive-change';
-const MAIN_PUSH: GitHubJob = { repository: REPOSITORY, ref: 'refs/heads/main', eventName: 'push', environment: ENV };
-const PULL_REQUEST: GitHubJob = {
-  repository: REPOSITORY,
-  ref: `refs/pull/${PR_NUMBER}/merge`,
-  eventName: 'pull_request',
-};
+const STEPS = 6;
 
 interface StepResult {
   readonly step: string;
@@ -58,14 +91,25 @@ interface StepResult {
 /** Everything the rehearsal starts, so that one place stops it all. */
 class LocalWorld {
   aws?: LocalAws;
-  gate?: StsGate;
+  gate?: IamGate;
   issuer?: OidcIssuer;
   emulator?: SsmEmulator;
   nginx?: LocalNginx;
   github?: GitHubApi;
-  work = mkdtempSync(join(tmpdir(), 'rehearsal-'));
+  readonly work = mkdtempSync(join(tmpdir(), 'rehearsal-'));
+  /** The administrator's clone: the documented commands run there (they write cdk.out). */
+  readonly clone = repositoryCopy();
+  /** Commands still running (their process groups), ended on stop. */
+  readonly children = new Set<number>();
 
   async stop(): Promise<void> {
+    for (const pid of this.children) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await Promise.allSettled([
       this.gate?.stop(),
       this.issuer?.stop(),
@@ -75,24 +119,27 @@ class LocalWorld {
     ]);
     await this.aws?.stop();
     rmSync(this.work, { recursive: true, force: true });
+    this.clone.remove();
   }
 }
 
 class Rehearsal {
   readonly results: StepResult[] = [];
   private readonly world = new LocalWorld();
-  private readonly config: EnvironmentConfig;
-  private readonly names = resourceNames({ name: ENV });
-  private deployOutputs: Record<string, Record<string, string>> = {};
+  private readonly config: EnvironmentConfig = ENVIRONMENTS[0]!;
+  private readonly names = resourceNames(this.config);
+  /** The administrator's credentials, issued by the gate. */
+  private admin?: { accessKeyId: string; secretAccessKey: string };
+  /** The cloud assembly `npx cdk synth` wrote (docs/setup.md step 1): what main deploys. */
+  private readonly assembly = join(this.world.clone.dir, 'cdk.out');
+  private changedAssembly = '';
 
-  constructor(private readonly outputDir: string) {
-    this.config = ENVIRONMENTS.find((env) => env.name === ENV)!;
-  }
+  constructor(private readonly outputDir: string) {}
 
   /** Runs one step with a progress line, its time, and its one-line result. */
   private async step(name: string, body: () => Promise<string>): Promise<void> {
     const number = this.results.length + 1;
-    process.stdout.write(`[${number}/6] ${name}...\n`);
+    process.stdout.write(`[${number}/${STEPS}] ${name}...\n`);
     const started = performance.now();
     const result = await body();
     const seconds = (performance.now() - started) / 1000;
@@ -101,25 +148,36 @@ class Rehearsal {
   }
 
   async run(): Promise<void> {
-    await this.step('Start the local AWS, SSM emulator, nginx, OIDC issuer and GitHub API', () => this.start());
-    await this.step('Bootstrap the local account and deploy dev from main', () => this.deployMain());
-    await this.step('Open a pull request: synth with cdk-nag, diff, render the comment', () => this.pullRequest());
-    await this.step('Merge: deploy the change, smoke-test it through the SSM port forward', () => this.merge());
-    await this.step('Guardrails: a destructive change and a pull-request token', () => this.guardrails());
-    await this.step('Stop everything', () => this.stop());
+    await this.step(
+      'Start the local AWS behind the IAM gate, the SSM emulator, the HTTP target, the OIDC issuer and the GitHub API',
+      () => this.start(),
+    );
+    await this.step('Administrator: the commands of docs/setup.md for every environment, under IAM', () =>
+      this.setUp(),
+    );
+    await this.step(`Push to ${PROJECT.github.mainBranch}: deploy ${this.config.name} as its deploy role`, () =>
+      this.deployMain(),
+    );
+    await this.step('Pull request: synth with cdk-nag, diff as the pull-request role, the comment', () =>
+      this.pullRequest(),
+    );
+    await this.step(`Merge: deploy the change, smoke-test ${this.config.name} through the SSM port forward`, () =>
+      this.merge(),
+    );
+    await this.step('Guardrails: destructive change, pull-request token, another environment, set-up order', () =>
+      this.guardrails(),
+    );
   }
 
   async stop(): Promise<string> {
     await this.world.stop();
-    return 'moto, the emulator, nginx, the issuer and the GitHub API stopped; temporary files removed';
+    return 'moto, the gate, the emulator, the HTTP target, the issuer and the GitHub API stopped; temporary files removed';
   }
 
   private async start(): Promise<string> {
     const world = this.world;
-    world.aws = await startMoto({ region: this.config.region });
+    world.aws = await startMoto({ account: this.config.account, region: this.config.region, awsManagedPolicies: true });
     world.issuer = await new OidcIssuer().start();
-    world.gate = await new StsGate(world.aws, world.issuer).start();
-    world.github = await startGitHubApi();
     world.nginx = await startNginx();
     world.emulator = await new SsmEmulator(
       healthyScenario({
@@ -127,50 +185,103 @@ class Rehearsal {
         cluster: this.names.cluster,
         service: this.names.service,
         container: this.names.container,
-        account: world.aws.account,
+        account: this.config.account,
         region: this.config.region,
       }),
     ).start();
-    return `moto ${world.aws.endpoint}, emulator ${world.emulator.endpoint}, nginx ${world.nginx.url}`;
+    world.gate = await new IamGate({ aws: world.aws, issuer: world.issuer, emulator: world.emulator }).start();
+    world.github = await startGitHubApi();
+    this.admin = world.gate.administrator();
+    const target =
+      world.nginx.kind === 'nginx' ? `nginx ${world.nginx.url}` : `built-in HTTP target ${world.nginx.url}`;
+    return `account ${this.config.account} (${this.config.region}) at ${world.gate.endpoint} (IAM enforced), ${target}`;
   }
 
-  /** Synthesizes dev with overrides, cdk-nag enforced, the OIDC provider imported (moto lacks it). */
-  private synth(label: string, overrides: Partial<EnvironmentConfig>): string {
-    const aws = this.world.aws!;
-    const outdir = join(this.world.work, label);
-    const provider = `arn:aws:iam::${aws.account}:oidc-provider/token.actions.githubusercontent.com`;
-    const [config] = resolveEnvironments(
-      [{ ...this.config, ...overrides, github: { ...this.config.github, existingOidcProviderArn: provider } }],
-      {
-        account: aws.account,
-      },
+  /** docs/setup.md's `setup` blocks, as written, as the administrator: once, then per environment. */
+  private async setUp(): Promise<string> {
+    const { once, perEnvironment } = setupCommands();
+    if (once.length === 0 || perEnvironment.length === 0)
+      throw new Error('docs/setup.md has no `sh runnable setup` blocks: nothing to rehearse the set-up with');
+    const env = this.world.gate!.env(this.admin!, { NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1' });
+    for (const block of once) await this.bash(`docs/setup.md:${block.line}`, block.body, env);
+    // Each environment in the page's order; environments side by side, except that a block marked
+    // `per-account` (the foundation deploy, which shares the account's github-oidc-provider stack)
+    // runs for one environment of an account at a time.
+    const accountLocks = new Map<string, Promise<unknown>>();
+    const underAccountLock = <T>(account: string, work: () => Promise<T>): Promise<T> => {
+      const previous = accountLocks.get(account) ?? Promise.resolve();
+      const next = previous.then(work, work);
+      accountLocks.set(
+        account,
+        next.catch(() => undefined),
+      );
+      return next;
+    };
+    await Promise.all(
+      ENVIRONMENTS.map(async (environment) => {
+        const variables = {
+          ENV: environment.name,
+          ACCOUNT: environment.account,
+          REGION: environment.region,
+          QUALIFIER: environment.bootstrapQualifier,
+          AWS_REGION: environment.region,
+          AWS_DEFAULT_REGION: environment.region,
+        };
+        for (const block of perEnvironment) {
+          const run = (): Promise<string> =>
+            this.bash(`docs/setup.md:${block.line} (${environment.name})`, block.body, { ...env, ...variables });
+          await (block.info.includes('per-account') ? underAccountLock(environment.account, run) : run());
+        }
+      }),
     );
-    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
-    addEnvironments(app, [config!]);
-    enforceNag(app); // a finding fails the rehearsal here, as it fails `cdk synth`
-    app.synth();
-    return outdir;
+    const refused = this.world.gate!.refusals;
+    if (refused.length > 0) throw new Error(`The documented set-up was refused:\n${describe(refused)}`);
+    return `${once.length + perEnvironment.length * ENVIRONMENTS.length} documented commands: ${ENVIRONMENTS.map((e) => `${e.name} (foundation, bootstrap ${bootstrapNames({ ...e, qualifier: e.bootstrapQualifier }).toolkitStack})`).join(', ')}`;
+  }
+
+  /** Runs a documented command with bash in the administrator's clone; its output, or an error with it. */
+  private async bash(where: string, script: string, env: NodeJS.ProcessEnv, expectFailure = false): Promise<string> {
+    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
+      cwd: this.world.clone.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: stop() ends npx, the CLI and the app with it
+    });
+    this.world.children.add(child.pid!);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const started = performance.now();
+    const code = await new Promise<number>((done) => child.on('close', (exit) => done(exit ?? -1)));
+    this.world.children.delete(child.pid!);
+    if (process.env.REHEARSE_TIMINGS)
+      console.error(`  ${where}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if ((code !== 0) !== expectFailure) {
+      const expectation = expectFailure ? ' (a failure was expected)' : '';
+      throw new Error(`${where} exited ${code}${expectation}:\n$ ${script}\n${output.slice(-3000)}`);
+    }
+    return output;
+  }
+
+  /** A GitHub job of this repository. */
+  private job(overrides: Partial<GitHubJob>): GitHubJob {
+    return { repository: REPOSITORY, ref: MAIN_REF, eventName: 'push', ...IDS, ...overrides };
   }
 
   /** Runs the credentials action for a job and returns the environment it exports. */
   private async credentials(job: GitHubJob, roleArn: string): Promise<{ run: ActionRun; env: Record<string, string> }> {
-    const { aws, gate, issuer } = this.world;
+    const { gate, issuer } = this.world;
     issuer!.job = job;
     const run = await runAction('aws-credentials', {
       inputs: { 'role-to-assume': roleArn, 'aws-region': this.config.region },
-      env: {
-        AWS_ENDPOINT_URL: aws!.endpoint,
-        AWS_ENDPOINT_URL_STS: gate!.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ...issuer!.runnerEnv(),
-      },
+      env: { AWS_ENDPOINT_URL: gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...issuer!.runnerEnv() },
       github: { repository: REPOSITORY, ref: job.ref, eventName: job.eventName },
     });
     return { run, env: run.env };
   }
 
-  private role(kind: 'deployRole' | 'pullRequestRole' | 'operatorRole'): string {
-    return `arn:aws:iam::${this.world.aws!.account}:role/${this.names[kind]}`;
+  private role(environment: EnvironmentConfig, kind: 'deployRole' | 'pullRequestRole' | 'operatorRole'): string {
+    return `arn:aws:iam::${environment.account}:role/${resourceNames(environment)[kind]}`;
   }
 
   private cdkAction(
@@ -178,20 +289,21 @@ class Rehearsal {
     credentials: Record<string, string>,
     pullRequest: boolean,
   ): Promise<ActionRun> {
-    const { aws, github } = this.world;
+    const { gate, github } = this.world;
     return runAction('cdk', {
-      inputs: { environment: ENV, 'github-token': 'rehearsal-token', ...inputs },
+      inputs: { environment: this.config.name, 'github-token': 'rehearsal-token', ...inputs },
       env: {
-        AWS_ENDPOINT_URL: aws!.endpoint,
+        AWS_ENDPOINT_URL: gate!.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
         GITHUB_API_URL: github!.url,
+        CDK_HOME: join(this.world.work, 'cdk-home'),
         ...credentials,
       },
       github: pullRequest
         ? {
             repository: REPOSITORY,
             eventName: 'pull_request',
-            ref: PULL_REQUEST.ref,
+            ref: `refs/pull/${PR_NUMBER}/merge`,
             apiUrl: github!.url,
             event: {
               pull_request: {
@@ -201,40 +313,32 @@ class Rehearsal {
               },
             },
           }
-        : { repository: REPOSITORY, eventName: 'push', apiUrl: github!.url },
+        : { repository: REPOSITORY, eventName: 'push', ref: MAIN_REF, apiUrl: github!.url },
       timeoutMs: 170_000,
     });
   }
 
   private async deployMain(): Promise<string> {
-    const aws = this.world.aws!;
-    const base = this.synth('base', {});
-    // The administrator's one-time set-up (docs/setup.md): bootstrap with the least-privilege
-    // execution policy, then the OIDC stack.
-    await cdk(
-      [
-        'bootstrap',
-        `aws://${aws.account}/${aws.region}`,
-        '--app',
-        base,
-        '--cloudformation-execution-policies',
-        `arn:aws:iam::${aws.account}:policy/${this.names.cloudFormationExecutionPolicy}`,
-      ],
-      aws.env(),
+    // deploy.yml: the deploy job names the environment, so its token has the environment subject.
+    const { run: login, env } = await this.credentials(
+      this.job({ environment: this.config.name }),
+      this.role(this.config, 'deployRole'),
     );
-    await deployOidcStack(aws, ENV);
-    // deploy.yml: the deploy role from a main-branch token, then the cdk action.
-    const { run: login, env } = await this.credentials(MAIN_PUSH, this.role('deployRole'));
     expectSuccess('aws-credentials (deploy role)', login);
     const deploy = await this.cdkAction(
-      { command: 'deploy', 'assembly-dir': base, 'deployment-method': 'direct' },
+      { command: 'deploy', 'assembly-dir': this.assembly, 'deployment-method': 'direct' },
       env,
       false,
     );
     expectSuccess('cdk deploy', deploy);
-    this.deployOutputs = JSON.parse(deploy.outputs.outputs ?? '{}') as Record<string, Record<string, string>>;
     await this.reflectDeployedService();
-    return `deployed ${Object.keys(this.deployOutputs).join(' and ')} with ${login.outputs['assumed-role-arn']}`;
+    const outputs = JSON.parse(deploy.outputs.outputs ?? '{}') as Record<string, unknown>;
+    return `deployed ${Object.keys(outputs).join(' and ')} with ${login.outputs['assumed-role-arn']} through ${bootstrapNames(
+      { ...this.config, qualifier: this.config.bootstrapQualifier },
+    )
+      .roleArn('deploy')
+      .split('/')
+      .pop()}`;
   }
 
   /** Points the emulator's running task at the task definition CloudFormation registered in moto. */
@@ -251,28 +355,45 @@ class Rehearsal {
     }
   }
 
+  /** The first environment with overrides, synthesized with cdk-nag enforced, as a pull request's code would be. */
+  private synth(label: string, overrides: Partial<EnvironmentConfig>): string {
+    const outdir = join(this.world.work, label);
+    const [config] = resolveEnvironments([{ ...this.config, ...overrides }]);
+    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
+    addEnvironments(app, [config!]);
+    enforceNag(app); // a finding fails the rehearsal here, as it fails `cdk synth`
+    app.synth();
+    return outdir;
+  }
+
+  private diffInputs(assembly: string): Record<string, string> {
+    return {
+      command: 'diff',
+      stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
+      'assembly-dir': assembly,
+      'allow-destructive-label': ALLOW_DESTRUCTIVE_LABEL,
+    };
+  }
+
   private async pullRequest(): Promise<string> {
     const changed = this.synth('changed', {
       task: { ...this.config.task, cpu: 512, memoryMiB: 1024 },
-      ec2DebugEndpoints: true,
+      ec2DebugEndpoints: !this.config.ec2DebugEndpoints,
     });
-    const { run: login, env } = await this.credentials(PULL_REQUEST, this.role('pullRequestRole'));
+    const { run: login, env } = await this.credentials(
+      this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
+      this.role(this.config, 'pullRequestRole'),
+    );
     expectSuccess('aws-credentials (pull-request role)', login);
-    const diffInputs = {
-      command: 'diff',
-      stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
-      'assembly-dir': changed,
-      'allow-destructive-label': ALLOW_LABEL,
-    };
-    const blocked = await this.cdkAction(diffInputs, env, true);
+    const blocked = await this.cdkAction(this.diffInputs(changed), env, true);
     if (blocked.exitCode === 0 || blocked.outputs['has-destructive-changes'] !== 'true') {
       throw new Error(
-        `The diff should have been blocked without the ${ALLOW_LABEL} label:\n${blocked.errors.join('\n')}`,
+        `The diff should have been blocked without the ${ALLOW_DESTRUCTIVE_LABEL} label:\n${blocked.errors.join('\n') || blocked.stderr.slice(-2000)}`,
       );
     }
     // A reviewer checks the replacement and adds the label: the same comment is updated in place.
-    this.world.github!.setLabels(PR_NUMBER, [ALLOW_LABEL]);
-    const allowed = await this.cdkAction(diffInputs, env, true);
+    this.world.github!.setLabels(PR_NUMBER, [ALLOW_DESTRUCTIVE_LABEL]);
+    const allowed = await this.cdkAction(this.diffInputs(changed), env, true);
     expectSuccess('cdk diff with the allow label', allowed);
     const comments = this.world.github!.comments(PR_NUMBER);
     if (comments.length !== 1) throw new Error(`Expected one sticky comment, found ${comments.length}`);
@@ -283,10 +404,11 @@ class Rehearsal {
     return `blocked without the label, passed with it; one comment, updated in place: ${file}`;
   }
 
-  private changedAssembly = '';
-
   private async merge(): Promise<string> {
-    const { run: login, env } = await this.credentials(MAIN_PUSH, this.role('deployRole'));
+    const { run: login, env } = await this.credentials(
+      this.job({ environment: this.config.name }),
+      this.role(this.config, 'deployRole'),
+    );
     expectSuccess('aws-credentials (deploy role)', login);
     const deploy = await this.cdkAction(
       { command: 'deploy', 'assembly-dir': this.changedAssembly, 'deployment-method': 'direct' },
@@ -295,45 +417,104 @@ class Rehearsal {
     );
     expectSuccess('cdk deploy of the change', deploy);
     await this.reflectDeployedService();
-    const { run: operator, env: operatorEnv } = await this.credentials(MAIN_PUSH, this.role('operatorRole'));
+    const { run: operator, env: operatorEnv } = await this.credentials(
+      this.job({ environment: this.config.name }),
+      this.role(this.config, 'operatorRole'),
+    );
     expectSuccess('aws-credentials (operator role)', operator);
     const smoke = await runAction('ssm-smoke-test', {
       inputs: { outputs: deploy.outputs.outputs ?? '{}', 'timeout-seconds': '60' },
-      env: {
-        AWS_ENDPOINT_URL: this.world.aws!.endpoint,
-        ...this.world.emulator!.env(),
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ...operatorEnv,
-      },
+      env: { AWS_ENDPOINT_URL: this.world.gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...operatorEnv },
       github: { repository: REPOSITORY, eventName: 'push' },
       timeoutMs: 120_000,
     });
     expectSuccess('ssm-smoke-test', smoke);
     if (this.world.emulator!.activeSessions().length > 0) throw new Error('The smoke test left a session open');
+    const refused = this.world.gate!.refusals;
+    if (refused.length > 0) throw new Error(`The flow was refused by IAM:\n${describe(refused)}`);
     return `deployed; smoke test: GET / → ${smoke.outputs.status} in ${smoke.outputs['latency-ms']} ms through session ${smoke.outputs['session-id']}`;
   }
 
   private async guardrails(): Promise<string> {
-    const destructive = this.synth('destructive', { vpcCidr: '10.30.0.0/22' });
-    const { env } = await this.credentials(PULL_REQUEST, this.role('pullRequestRole'));
+    const gate = this.world.gate!;
+    const results: string[] = [];
+
+    const destructive = this.synth('destructive', { vpcCidr: shiftedCidr(this.config.vpcCidr) });
+    const { env: prEnv } = await this.credentials(
+      this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
+      this.role(this.config, 'pullRequestRole'),
+    );
     this.world.github!.setLabels(PR_NUMBER, []);
-    const diff = await this.cdkAction(
-      {
-        command: 'diff',
-        stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
-        'assembly-dir': destructive,
-        'allow-destructive-label': ALLOW_LABEL,
-      },
-      env,
+    const diff = await this.cdkAction(this.diffInputs(destructive), prEnv, true);
+    if (diff.exitCode === 0) throw new Error('A new VPC CIDR (a replacement of the VPC) was not blocked');
+    results.push('VPC replacement blocked without the label');
+
+    const refused = (
+      await this.credentials(
+        this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
+        this.role(this.config, 'deployRole'),
+      )
+    ).run;
+    if (refused.exitCode === 0 || !refused.errors.join('\n').includes('AccessDenied'))
+      throw new Error(`A pull-request token assumed the deploy role:\n${refused.stdout}`);
+    results.push('pull-request token refused by the deploy role');
+
+    const other = ENVIRONMENTS.find((env) => env.name !== this.config.name && env.account === this.config.account);
+    if (other) {
+      const { env } = await this.credentials(
+        this.job({ environment: this.config.name }),
+        this.role(this.config, 'deployRole'),
+      );
+      const sts = new STSClient({
+        endpoint: gate.endpoint,
+        region: this.config.region,
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID!,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
+          sessionToken: env.AWS_SESSION_TOKEN,
+        },
+      });
+      const otherDeployRole = bootstrapNames({ ...other, qualifier: other.bootstrapQualifier }).roleArn('deploy');
+      const crossing = await sts
+        .send(new AssumeRoleCommand({ RoleArn: otherDeployRole, RoleSessionName: 'crossing' }))
+        .then(
+          () => 'allowed',
+          (error: unknown) => errorMessage(error),
+        );
+      if (crossing === 'allowed') throw new Error(`${this.names.deployRole} assumed ${otherDeployRole}`);
+      results.push(`${this.config.name}'s deploy role refused ${other.name}'s bootstrap`);
+    }
+
+    // The set-up order: a bootstrap that names an execution policy no foundation created yet.
+    const orphan = {
+      name: 'rehearsal',
+      account: this.config.account,
+      region: this.config.region,
+      qualifier: 'rehearsal',
+    };
+    const early = await this.bash(
+      'a bootstrap before its foundation',
+      cdkCommandLine(bootstrapArgs(orphan)),
+      gate.env(this.admin!, { NODE_OPTIONS: '', FORCE_COLOR: '0' }),
       true,
     );
-    if (diff.exitCode === 0) throw new Error('A new VPC CIDR (a replacement of the VPC) was not blocked');
-    const refused = (await this.credentials(PULL_REQUEST, this.role('deployRole'))).run;
-    if (refused.exitCode === 0 || !refused.errors.join('\n').includes('AccessDenied')) {
-      throw new Error(`A pull-request token assumed the deploy role:\n${refused.stdout}`);
-    }
-    return 'VPC replacement blocked without the label; pull-request token refused by the deploy role (AccessDenied)';
+    if (!/does not exist or is not attachable/.test(early))
+      throw new Error(`A bootstrap before its foundation failed for another reason:\n${early.slice(-2000)}`);
+    results.push('a bootstrap before its foundation refused (the execution policy does not exist)');
+    return results.join('; ');
   }
+}
+
+/** The next /N range after a CIDR's (10.10.0.0/22 → 10.10.4.0/22): a new VPC range, so a replacement. */
+function shiftedCidr(cidr: string): string {
+  const [address = '', bits = '22'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0) + size;
+  return `${[24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.')}/${bits}`;
+}
+
+function describe(decisions: readonly { caller: string; call: string; outcome: string; reason?: string }[]): string {
+  return decisions.map((d) => `  ${d.call} by ${d.caller}: ${d.outcome}${d.reason ? `: ${d.reason}` : ''}`).join('\n');
 }
 
 function expectSuccess(what: string, run: ActionRun): void {
@@ -341,10 +522,11 @@ function expectSuccess(what: string, run: ActionRun): void {
     throw new Error(`${what} failed (exit ${run.exitCode}):\n${run.errors.join('\n') || run.stderr.slice(-2000)}`);
 }
 
-/** Fails at once, with the fix, when a prerequisite is missing. */
+/** Fails at once, with the fix, when a prerequisite is missing; says which HTTP target stands in. */
 function preflight(): void {
   assertMotoInstalled();
-  findNginx();
+  const target = nginxAvailability();
+  if (target.kind === 'builtin') console.error(`note: ${target.reason}`);
 }
 
 function printTable(results: StepResult[], total: number): void {
@@ -357,9 +539,14 @@ function printTable(results: StepResult[], total: number): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { 'keep-output': { type: 'string', default: '.rehearsal' } } });
-  preflight();
-  const rehearsal = new Rehearsal(resolve(values['keep-output']!));
+  const values = cliArgs(CLI);
+  try {
+    preflight();
+  } catch (error) {
+    console.error(`rehearse: ${errorMessage(error)}`);
+    return 2;
+  }
+  const rehearsal = new Rehearsal(resolve(values['keep-output']));
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
@@ -370,24 +557,29 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = performance.now();
+  console.log(
+    `Rehearsing ${REPOSITORY} (${subjectPrefix(PROJECT.github)}): ${ENVIRONMENTS.map((e) => e.name).join(' → ')}`,
+  );
   try {
     await rehearsal.run();
   } catch (error) {
     await rehearsal.stop();
     if (interrupted) return 130;
-    console.error(`\nThe rehearsal failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`\nThe rehearsal failed: ${errorMessage(error)}`);
     printTable(rehearsal.results, (performance.now() - started) / 1000);
     return 1;
   }
+  const stopped = await rehearsal.stop();
+  console.log(`      ${stopped}`);
   printTable(rehearsal.results, (performance.now() - started) / 1000);
-  console.log('\nThe whole flow ran offline: no AWS account, no GitHub. Rehearsal passed.');
+  console.log('\nThe whole flow ran offline, under IAM: no AWS account, no GitHub. Rehearsal passed.');
   return 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`rehearse: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`rehearse: ${errorMessage(error)}`);
     process.exit(2);
   },
 );

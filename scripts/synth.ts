@@ -2,7 +2,7 @@
  * `npm run synth`: synthesizes every environment to cdk.out with cdk-nag enforced, needing no AWS
  * account, and prints what it checked. Exits 1 with the findings when any is unacknowledged.
  *
- *   npm run synth [-- --environments dev,canary] [-- --account 123456789012]
+ *   npm run synth [-- --environments dev,canary] [--output DIR]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +16,10 @@ import { cliArgs, type CliSpec } from './lib/args.js';
 
 const CLI = {
   command: 'npm run synth',
-  usage: 'Usage: npm run synth [-- --environments NAMES] [--account ID] [--output DIR]',
+  usage: 'Usage: npm run synth [-- --environments NAMES] [--output DIR]',
   description:
-    'Synthesizes every environment (or those named) to CloudFormation templates with cdk-nag enforced ' +
-    '(AWS Solutions and NIST 800-53 R5), needing no AWS account, and prints a table of the stacks with ' +
+    'Synthesizes every environment of gitops.config.json (or those named) to CloudFormation templates with ' +
+    'cdk-nag enforced (AWS Solutions and NIST 800-53 R5), needing no AWS credentials, and prints a table of the stacks with ' +
     'their resources, findings and acknowledged findings.',
   options: {
     environments: {
@@ -27,12 +27,6 @@ const CLI = {
       value: 'names',
       description: `Comma-separated environments to synthesize, of ${ENVIRONMENTS.map((e) => e.name).join(', ')}`,
       defaultText: 'all of them',
-    },
-    account: {
-      type: 'string',
-      value: 'id',
-      description: 'AWS account id to synthesize for',
-      defaultText: 'none, account-agnostic templates',
     },
     output: { type: 'string', value: 'dir', default: 'cdk.out', description: 'Where the templates are written' },
   },
@@ -50,14 +44,29 @@ function main(): number {
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
-  const configs = resolveEnvironments(ENVIRONMENTS, { names, account: values.account });
+  const configs = resolveEnvironments(ENVIRONMENTS, { names });
 
   const app = new App({ outdir: values.output, context: cdkJsonContext() });
   const environments = addEnvironments(app, configs);
-  const stacks = [...environments.values()].flatMap((env) => [env.network, env.service, env.githubOidc]);
+  const stacks = [
+    ...new Set(
+      [...environments.values()].flatMap((env) => [
+        ...(env.oidcProvider ? [env.oidcProvider] : []),
+        env.foundation,
+        env.network,
+        env.service,
+      ]),
+    ),
+  ];
 
-  const findings = stacks.flatMap((stack) => nagFindings(stack));
-  if (findings.length > 0) {
+  // The packs run once, as validation plugins of the synthesis (as `cdk synth` runs them, with the
+  // same validation report in the assembly); only on a refusal are they run again, for the list.
+  enforceNag(app);
+  try {
+    app.synth();
+  } catch (error) {
+    const findings = stacks.flatMap((stack) => nagFindings(stack));
+    if (findings.length === 0) throw error;
     console.error(`cdk-nag: ${findings.length} unacknowledged finding(s):`);
     for (const finding of findings) console.error(`  ${finding.rule}  ${finding.path}\n    ${finding.description}`);
     console.error(
@@ -65,11 +74,9 @@ function main(): number {
     );
     return 1;
   }
-  enforceNag(app);
-  app.synth();
 
   const rows = stacks.map((stack) => {
-    const template = JSON.parse(readFileSync(join(values.output!, `${stack.stackName}.template.json`), 'utf8')) as {
+    const template = JSON.parse(readFileSync(join(values.output!, `${stack.artifactId}.template.json`), 'utf8')) as {
       Resources: Record<string, unknown>;
     };
     return [
@@ -86,7 +93,7 @@ function main(): number {
   const written = readdirSync(values.output!).filter((f) => f.endsWith('.template.json')).length;
   console.log(
     `\nSynthesized ${configs.length} environment(s) (${configs.map((c) => c.name).join(', ')}), ${written} templates in ${values.output}/; ` +
-      `cdk-nag ${packs}: no unacknowledged finding.${configs.some((c) => c.account) ? '' : ' Account-agnostic (no AWS account used).'}`,
+      `cdk-nag ${packs}: no unacknowledged finding. No AWS credentials used.`,
   );
   return 0;
 }

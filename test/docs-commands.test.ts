@@ -5,10 +5,12 @@ import { App } from 'aws-cdk-lib';
 import { estimateCost, type StackResources } from '../actions/cdk/src/cost.js';
 import { PRICE_TABLE } from '../actions/cdk/src/prices.js';
 import { addEnvironments } from '../infra/lib/build-app.js';
-import { ENVIRONMENTS, resolveEnvironments, type EnvironmentConfig, type TaskConfig } from '../infra/lib/config.js';
+import { resolveEnvironments, type EnvironmentConfig, type TaskConfig } from '../infra/lib/config.js';
+import { ENVIRONMENTS } from '../infra/lib/project.js';
 import { resourceNames } from '../infra/lib/names.js';
 import { nagAcknowledgments } from '../infra/lib/nag.js';
 import { REPO_ROOT } from './helpers/cdk-cli.js';
+import { fences, type Fence } from './helpers/markdown.js';
 import { startMoto, type LocalAws } from './helpers/moto.js';
 
 /**
@@ -25,43 +27,6 @@ import { startMoto, type LocalAws } from './helpers/moto.js';
 // ---------------------------------------------------------------------------------------------
 // Markdown: fenced code blocks and tables
 // ---------------------------------------------------------------------------------------------
-
-interface Fence {
-  readonly file: string;
-  /** 1-based line of the opening fence. */
-  readonly line: number;
-  readonly endLine: number;
-  /** Words of the info string: `sh runnable` → ['sh', 'runnable']. */
-  readonly info: readonly string[];
-  readonly body: string;
-}
-
-/** The fenced code blocks of a Markdown file, also when indented inside a list item. */
-function fences(file: string, text: string): Fence[] {
-  const lines = text.split('\n');
-  const found: Fence[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^( *)(`{3,}|~{3,})(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const [, indent, marker, info] = open;
-    const body: string[] = [];
-    let j = i + 1;
-    for (; j < lines.length; j++) {
-      const close = /^ *(`{3,}|~{3,}) *$/.exec(lines[j]!);
-      if (close && close[1]![0] === marker![0] && close[1]!.length >= marker!.length) break;
-      body.push(lines[j]!.startsWith(indent!) ? lines[j]!.slice(indent!.length) : lines[j]!.trimStart());
-    }
-    found.push({
-      file,
-      line: i + 1,
-      endLine: j + 1,
-      info: info!.trim().split(/\s+/).filter(Boolean),
-      body: body.join('\n'),
-    });
-    i = j;
-  }
-  return found;
-}
 
 /** The Markdown files whose commands are run, in the order a new user meets them. */
 function documentationFiles(): string[] {

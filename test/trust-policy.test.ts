@@ -5,8 +5,10 @@ import {
   type PolicyDocument,
   type TrustRequest,
 } from './helpers/trust-policy.js';
+import { oidcProviderArn } from '../infra/lib/names.js';
 
-const PROVIDER = 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com';
+// The evaluator's own cases: a made-up account (the provider is compared as an opaque principal).
+const PROVIDER = oidcProviderArn('000011112222');
 const trust = (
   condition: Record<string, Record<string, unknown>>,
   extra: Partial<PolicyDocument['Statement']> = {},
@@ -100,10 +102,21 @@ describe('trust policy evaluator: it must deny what IAM denies', () => {
     expect(evaluate(trust({ StringNotEquals: { 'other:key': 'v' } }), request('s'))).toBe('Allow');
     expect(evaluate(trust({ StringNotEquals: { [SUB]: 's' } }), request('s'))).toBe('ImplicitDeny');
   });
-  it('refuses operators it does not implement instead of guessing', () => {
-    expect(() => evaluate(trust({ NumericLessThan: { 'x:y': '1' } }), request('s'))).toThrow(
-      /NumericLessThan is not supported/,
+  it('refuses an operator IAM does not have instead of guessing', () => {
+    expect(() => evaluate(trust({ StringSimilar: { [SUB]: 'repo:o/r:*' } }), request('repo:o/r:x'))).toThrow(
+      /StringSimilar.*is not an IAM condition operator/,
     );
+  });
+  it('evaluates the operators the full evaluator implements, not only the ones trust policies use today', () => {
+    const numeric = (value: string): TrustRequest => ({
+      ...request('s'),
+      context: { ...request('s').context, 'x:n': value },
+    });
+    expect(evaluate(trust({ NumericLessThan: { 'x:n': '10' } }), numeric('9'))).toBe('Allow');
+    expect(evaluate(trust({ NumericLessThan: { 'x:n': '10' } }), numeric('10'))).toBe('ImplicitDeny');
+  });
+  it('refuses a Resource element, which IAM rejects in a trust policy', () => {
+    expect(() => evaluate(trust({}, { Resource: '*' }), request('s'))).toThrow(/no Resource or NotResource/);
   });
 });
 

@@ -127,6 +127,13 @@ export class FoundationStack extends Stack {
             `arn:${this.partition}:cloudformation:${this.region}:${this.account}:stack/${bootstrap.toolkitStack}/*`,
           ],
         }),
+        new iam.PolicyStatement({
+          sid: 'ReadOwnBootstrapVersion',
+          actions: ['ssm:GetParameter'],
+          resources: [
+            `arn:${this.partition}:ssm:${this.region}:${this.account}:parameter${bootstrap.versionParameter}`,
+          ],
+        }),
       ],
     });
     this.deployRole = deploy.role;

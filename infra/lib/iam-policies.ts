@@ -224,6 +224,7 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'ecs:UpdateCluster',
         'ecs:UpdateClusterSettings',
         'ecs:PutClusterCapacityProviders',
+        'ecs:DescribeCapacityProviders',
         'ecs:DescribeClusters',
         'ecs:RegisterTaskDefinition',
         'ecs:DeregisterTaskDefinition',

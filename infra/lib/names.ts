@@ -118,11 +118,16 @@ export interface BootstrapNames {
   readonly roleArn: (kind: BootstrapRoleKind) => string;
 }
 
+/** The bootstrap (toolkit) stack of an environment: one per environment (`--toolkit-stack-name`). */
+export function toolkitStackName(environmentName: string): string {
+  return `${environmentName}-cdk-bootstrap`;
+}
+
 export function bootstrapNames(target: BootstrapTarget): BootstrapNames {
   const partition = target.partition ?? 'aws';
   const names = resourceNames(target);
   return {
-    toolkitStack: `${target.name}-cdk-bootstrap`,
+    toolkitStack: toolkitStackName(target.name),
     versionParameter: `/cdk-bootstrap/${target.qualifier}/version`,
     executionPolicyArn: `arn:${partition}:iam::${target.account}:policy/${names.cloudFormationExecutionPolicy}`,
     executionBoundaryName: names.cloudFormationExecutionBoundary,
@@ -134,13 +139,16 @@ export function bootstrapNames(target: BootstrapTarget): BootstrapNames {
 /**
  * The administrator's `cdk bootstrap` of one environment, as argv after `npx cdk`: its own
  * qualifier and toolkit stack, the foundation's execution policy instead of AdministratorAccess,
- * and the foundation's boundary on the execution role. docs/setup.md, `npm run configure`, the
+ * and the foundation's boundary on the execution role; from the assembly `npx cdk synth` wrote
+ * (the CLI would synthesize the app again otherwise). docs/setup.md, `npm run configure`, the
  * rehearsal and the deploy preflight's error all print this one.
  */
 export function bootstrapArgs(target: BootstrapTarget): string[] {
   const names = bootstrapNames(target);
   return [
     'bootstrap',
+    '--app',
+    'cdk.out',
     `aws://${target.account}/${target.region}`,
     '--qualifier',
     target.qualifier,
@@ -153,17 +161,25 @@ export function bootstrapArgs(target: BootstrapTarget): string[] {
   ];
 }
 
-/** The administrator's deploy of one environment's foundation (with its own credentials), as argv after `npx cdk`. */
+/**
+ * The administrator's deploy of one environment's foundation (with their own credentials), from
+ * the assembly `npx cdk synth` wrote to cdk.out, as argv after `npx cdk`.
+ */
 export function foundationDeployArgs(env: { readonly name: string }): string[] {
   return [
     'deploy',
+    '--app',
+    'cdk.out',
     resourceNames(env).foundationStack,
-    '-c',
-    `environments=${env.name}`,
     '--method=direct',
     '--require-approval',
     'never',
   ];
+}
+
+/** The four variables docs/setup.md's commands use, as one `export` line for a shell. */
+export function setupVariables(target: BootstrapTarget): string {
+  return `export ENV=${target.name} ACCOUNT=${target.account} REGION=${target.region} QUALIFIER=${target.qualifier}`;
 }
 
 /** A CDK CLI command line as the docs and messages print it: `npx cdk <argv>`. */

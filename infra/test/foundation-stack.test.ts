@@ -1,104 +1,182 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { environment, synthesize } from './helpers/app.js';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { addEnvironments } from '../lib/build-app.js';
+import { resolveEnvironments, subjectPrefix, type EnvironmentConfig } from '../lib/config.js';
+import { GitHubOidcProviderStack } from '../lib/github-oidc-provider-stack.js';
+import {
+  bootstrapNames,
+  GITHUB_OIDC_HOST,
+  OIDC_PROVIDER_STACK,
+  oidcProviderArn,
+  resourceNames,
+  STS_AUDIENCE,
+} from '../lib/names.js';
+import {
+  cdkJsonContext,
+  companionEnvironment,
+  environment,
+  FIRST,
+  partitionOf,
+  synthesize,
+  unconfiguredAccount,
+} from './helpers/app.js';
 import { resourcesOfType, type TemplateResource } from './helpers/template.js';
 
-const ACCOUNT = '111122223333';
+interface Statement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource: string | string[];
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
 
-describe('GitHub OIDC stack', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = synthesize(environment('dev', {}, ACCOUNT)).oidc;
-  });
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const actions = (statements: readonly Statement[]): string[] => statements.flatMap((s) => list(s.Action));
 
+/** Made-up owner and repository ids, for the immutable subject format when none are configured. */
+const IDS = { ownerId: FIRST.github.ownerId ?? '9919', repoId: FIRST.github.repoId ?? '123456' };
+
+const PARTITION = partitionOf(FIRST.region);
+const NAMES = resourceNames(FIRST);
+const BOOTSTRAP = bootstrapNames({ ...FIRST, qualifier: FIRST.bootstrapQualifier, partition: PARTITION });
+const iamArn = (resource: string): string => `arn:${PARTITION}:iam::${FIRST.account}:${resource}`;
+
+/** Queries over one synthesized foundation template. */
+function inspect(template: Template) {
   const role = (name: string): TemplateResource => {
     const found = resourcesOfType(template, 'AWS::IAM::Role').find((r) => r.Properties.RoleName === name);
     if (!found) throw new Error(`no role ${name}`);
     return found;
   };
-  const policyOf = (roleName: string): { Action: string | string[]; Resource: unknown; Effect: string }[] => {
+  const managedPolicy = (name: string): Statement[] => {
+    const found = resourcesOfType(template, 'AWS::IAM::ManagedPolicy').find(
+      (p) => p.Properties.ManagedPolicyName === name,
+    );
+    if (!found) throw new Error(`no managed policy ${name}`);
+    return found.Properties.PolicyDocument.Statement as Statement[];
+  };
+  const policyOf = (roleName: string): Statement[] => {
     const arns = role(roleName).Properties.ManagedPolicyArns as Array<{ Ref: string }>;
     const policies = template.findResources('AWS::IAM::ManagedPolicy');
-    return arns.flatMap((arn) => policies[arn.Ref]!.Properties.PolicyDocument.Statement);
+    return arns.flatMap((arn) => policies[arn.Ref]!.Properties.PolicyDocument.Statement as Statement[]);
   };
-  const actions = (statements: { Action: string | string[] }[]): string[] =>
-    statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  const subjects = (roleName: string): string[] =>
+    list(
+      role(roleName).Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals[`${GITHUB_OIDC_HOST}:sub`],
+    );
+  return { role, managedPolicy, policyOf, subjects };
+}
 
-  it('creates the GitHub OIDC provider with the STS audience, and no Lambda-backed resource', () => {
-    template.hasResourceProperties('AWS::IAM::OIDCProvider', {
-      Url: 'https://token.actions.githubusercontent.com',
-      ClientIdList: ['sts.amazonaws.com'],
-    });
+describe(`foundation stack of ${FIRST.name}`, () => {
+  let template: Template;
+  let q: ReturnType<typeof inspect>;
+  beforeAll(() => {
+    template = synthesize(environment()).foundation;
+    q = inspect(template);
+  });
+
+  it("holds no OIDC provider and no Lambda-backed resource (the provider is the account's own stack)", () => {
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
     const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
     expect(types.some((type) => type.startsWith('Custom::') || type === 'AWS::Lambda::Function')).toBe(false);
   });
 
   it.each([
-    ['dev-github-pull-request', ['repo:example-org/private-aws-gitops:pull_request']],
+    ['pull-request', NAMES.pullRequestRole, (prefix: string) => [`${prefix}:pull_request`]],
     [
-      'dev-github-deploy',
-      [
-        'repo:example-org/private-aws-gitops:ref:refs/heads/main',
-        'repo:example-org/private-aws-gitops:environment:dev',
+      'deploy',
+      NAMES.deployRole,
+      (prefix: string) => [
+        `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
+        `${prefix}:environment:${FIRST.name}`,
       ],
     ],
     [
-      'dev-github-operator',
-      [
-        'repo:example-org/private-aws-gitops:ref:refs/heads/main',
-        'repo:example-org/private-aws-gitops:environment:dev',
+      'operator',
+      NAMES.operatorRole,
+      (prefix: string) => [
+        `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
+        `${prefix}:environment:${FIRST.name}`,
       ],
     ],
-  ])('%s trusts only aud=sts.amazonaws.com and the exact subjects %j', (name, subjects) => {
-    const trust = role(name).Properties.AssumeRolePolicyDocument;
-    expect(trust.Statement).toEqual([
-      {
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Effect: 'Allow',
-        Principal: { Federated: { Ref: expect.stringMatching(/^GitHubProvider/) } },
-        Condition: {
-          StringEquals: {
-            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-            'token.actions.githubusercontent.com:sub': subjects.length === 1 ? subjects[0] : subjects,
+  ])(
+    "the %s role trusts only the account's provider, aud=sts.amazonaws.com and its exact subjects",
+    (_kind, name, subjects) => {
+      const expected = subjects(subjectPrefix(FIRST.github));
+      expect(q.role(name).Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Effect: 'Allow',
+          Principal: {
+            Federated: `arn:${PARTITION}:iam::${FIRST.account}:oidc-provider/token.actions.githubusercontent.com`,
+          },
+          Condition: {
+            StringEquals: {
+              'token.actions.githubusercontent.com:aud': STS_AUDIENCE,
+              'token.actions.githubusercontent.com:sub': expected.length === 1 ? expected[0] : expected,
+            },
           },
         },
-      },
-    ]);
-    expect(role(name).Properties.MaxSessionDuration).toBe(3600);
+      ]);
+      expect(q.role(name).Properties.MaxSessionDuration).toBe(3600);
+    },
+  );
+
+  it('has exactly the three GitHub roles', () => {
+    expect(
+      resourcesOfType(template, 'AWS::IAM::Role')
+        .map((r) => r.Properties.RoleName)
+        .sort(),
+    ).toEqual([NAMES.deployRole, NAMES.operatorRole, NAMES.pullRequestRole].sort());
   });
 
-  it('lets the deploy role assume the four CDK bootstrap roles of its account and region, and nothing else', () => {
-    const statements = policyOf('dev-github-deploy');
-    expect(actions(statements).sort()).toEqual(['sts:AssumeRole', 'sts:TagSession']);
-    const resources = statements.flatMap((s) => s.Resource as string[]);
-    expect(resources.sort()).toEqual(
-      ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map(
-        (kind) => `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-${kind}-role-${ACCOUNT}-ap-northeast-1`,
-      ),
+  it("lets the deploy role assume exactly its own qualifier's four bootstrap roles and read its own toolkit stack", () => {
+    const statements = q.policyOf(NAMES.deployRole);
+    const assume = statements.filter((s) => actions([s]).includes('sts:AssumeRole'));
+    expect(assume).toHaveLength(1);
+    expect(list(assume[0]!.Action).sort()).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    expect(list(assume[0]!.Resource).sort()).toEqual(
+      (['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const).map(BOOTSTRAP.roleArn).sort(),
     );
-    // No wildcard anywhere: not even the bootstrap role pattern is needed.
-    expect(resources.filter((r) => r.includes('*'))).toEqual([]);
+    for (const arn of list(assume[0]!.Resource)) {
+      expect(arn).toContain(`:role/cdk-${FIRST.bootstrapQualifier}-`);
+      expect(arn).not.toContain('*');
+    }
+    const readToolkit = statements.filter((s) => s !== assume[0]);
+    expect(readToolkit).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'cloudformation:DescribeStacks',
+        Resource: `arn:${PARTITION}:cloudformation:${FIRST.region}:${FIRST.account}:stack/${BOOTSTRAP.toolkitStack}/*`,
+      }),
+    ]);
+    expect(statements.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
   });
 
-  it('keeps the pull-request role read-only: the lookup role and reading templates', () => {
-    const statements = policyOf('dev-github-pull-request');
+  it('keeps the pull-request role read-only: the lookup role and reading the workload templates', () => {
+    const statements = q.policyOf(NAMES.pullRequestRole);
     for (const action of actions(statements)) {
       expect(action).toMatch(/^(sts:AssumeRole|sts:TagSession|cloudformation:(Get|Describe|List)\w+)$/);
     }
     const assume = statements.find((s) => actions([s]).includes('sts:AssumeRole'))!;
-    expect(assume.Resource).toBe(`arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-lookup-role-${ACCOUNT}-ap-northeast-1`);
+    expect(assume.Resource).toBe(BOOTSTRAP.roleArn('lookup'));
+    const read = statements.find((s) => actions([s]).includes('cloudformation:GetTemplate'))!;
+    expect(list(read.Resource).sort()).toEqual(
+      [NAMES.networkStack, NAMES.serviceStack]
+        .map((stack) => `arn:${PARTITION}:cloudformation:${FIRST.region}:${FIRST.account}:stack/${stack}/*`)
+        .sort(),
+    );
   });
 
   it('lets the operator role port-forward to this cluster only, with the two forwarding documents', () => {
-    const statements = policyOf('dev-github-operator') as Array<{
-      Action: string | string[];
-      Resource: string[];
-      Condition?: unknown;
-    }>;
+    const statements = q.policyOf(NAMES.operatorRole);
     const startSession = statements.find((s) => actions([s]).includes('ssm:StartSession'))!;
-    expect(startSession.Resource.sort()).toEqual([
-      `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:task/dev-cluster/*`,
-      'arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSession',
-      'arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost',
+    expect(list(startSession.Resource).sort()).toEqual([
+      `arn:${PARTITION}:ecs:${FIRST.region}:${FIRST.account}:task/${NAMES.cluster}/*`,
+      `arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSession`,
+      `arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSessionToRemoteHost`,
     ]);
     expect(startSession.Condition).toEqual({ BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } });
     const forwarding = [
@@ -118,7 +196,7 @@ describe('GitHub OIDC stack', () => {
     }
     const listTasks = statements.find((s) => actions([s]).includes('ecs:ListTasks'))!;
     expect(listTasks.Condition).toEqual({
-      ArnEquals: { 'ecs:cluster': `arn:aws:ecs:ap-northeast-1:${ACCOUNT}:cluster/dev-cluster` },
+      ArnEquals: { 'ecs:cluster': `arn:${PARTITION}:ecs:${FIRST.region}:${FIRST.account}:cluster/${NAMES.cluster}` },
     });
     // Never a shell: no Run Command, no ECS Exec command, no shell document.
     expect(JSON.stringify(statements)).not.toMatch(/SendCommand|ecs:ExecuteCommand|SSM-SessionManagerRunShell/);
@@ -126,24 +204,15 @@ describe('GitHub OIDC stack', () => {
 
   it('offers developers the same forwarding rights as a named managed policy, as an output', () => {
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      ManagedPolicyName: 'dev-developer-port-forward',
+      ManagedPolicyName: NAMES.developerPolicy,
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ssm:StartSession' })]) },
     });
     template.hasOutput('DeveloperPolicyArn', {});
   });
 
   it('defines a CloudFormation execution policy that cannot open an internet path or mint unbounded roles', () => {
-    const [policy] = resourcesOfType(template, 'AWS::IAM::ManagedPolicy').filter(
-      (p) => p.Properties.ManagedPolicyName === 'dev-cfn-execution',
-    );
-    const statements = policy!.Properties.PolicyDocument.Statement as Array<{
-      Sid: string;
-      Effect: string;
-      Action: string[];
-      Resource: unknown;
-      Condition?: Record<string, Record<string, unknown>>;
-    }>;
-    const allowed = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action);
+    const statements = q.managedPolicy(NAMES.cloudFormationExecutionPolicy);
+    const allowed = actions(statements.filter((s) => s.Effect === 'Allow'));
     for (const forbidden of [
       'ec2:CreateInternetGateway',
       'ec2:AttachInternetGateway',
@@ -155,32 +224,116 @@ describe('GitHub OIDC stack', () => {
       'iam:CreateUser',
       'iam:CreateAccessKey',
       'iam:CreatePolicy',
+      'iam:CreateOpenIDConnectProvider',
     ]) {
       expect(allowed).not.toContain(forbidden);
     }
     expect(allowed.filter((action) => action === '*' || /^[a-z0-9-]+:\*$/.test(action))).toEqual([]);
-    const createRole = statements.find((s) => s.Action.includes('iam:CreateRole'))!;
+    const createRole = statements.find((s) => actions([s]).includes('iam:CreateRole'))!;
     expect(createRole.Condition).toEqual({
-      StringEquals: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/dev-workload-boundary` },
+      StringEquals: { 'iam:PermissionsBoundary': iamArn(`policy/${NAMES.permissionsBoundary}`) },
     });
+    expect(list(createRole.Resource).sort()).toEqual(
+      [NAMES.networkStack, NAMES.serviceStack].map((stack) => iamArn(`role/${stack}-*`)).sort(),
+    );
+    // Every unscoped allow is limited to the environment's region.
+    for (const statement of statements.filter((s) => s.Effect === 'Allow' && list(s.Resource).includes('*'))) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': FIRST.region } });
+    }
+    const version = statements.find((s) => actions([s]).includes('ssm:GetParameter'))!;
+    expect(version.Resource).toBe(
+      `arn:${PARTITION}:ssm:${FIRST.region}:${FIRST.account}:parameter${BOOTSTRAP.versionParameter}`,
+    );
     const deny = statements.find((s) => s.Effect === 'Deny')!;
-    expect(deny.Action).toContain('iam:DeleteRolePermissionsBoundary');
+    expect(actions([deny])).toContain('iam:DeleteRolePermissionsBoundary');
+  });
+
+  describe('the execution boundary (cdk bootstrap --custom-permissions-boundary)', () => {
+    let statements: Statement[];
+    beforeAll(() => {
+      statements = q.managedPolicy(NAMES.cloudFormationExecutionBoundary);
+    });
+    const denies = (action: string): Statement[] =>
+      statements.filter((s) => s.Effect === 'Deny' && list(s.Action).includes(action));
+
+    it('allows no more than the execution policy does (a ceiling, not a grant)', () => {
+      expect(statements.filter((s) => s.Effect === 'Allow')).toEqual([
+        expect.objectContaining({ Action: '*', Resource: '*' }),
+      ]);
+      expect(statements.filter((s) => s.Effect === 'Allow')[0]!.Condition).toBeUndefined();
+    });
+
+    it.each(['iam:CreateRole', 'iam:PutRolePermissionsBoundary'])(
+      'denies %s without the workload boundary',
+      (action) => {
+        expect(denies(action)).toEqual([
+          expect.objectContaining({
+            Resource: '*',
+            Condition: {
+              StringNotEquals: { 'iam:PermissionsBoundary': iamArn(`policy/${NAMES.permissionsBoundary}`) },
+            },
+          }),
+        ]);
+      },
+    );
+
+    it.each(['iam:DeleteRolePermissionsBoundary', 'iam:DeleteUserPermissionsBoundary'])(
+      'denies %s everywhere, unconditionally',
+      (action) => {
+        expect(denies(action)).toEqual([expect.objectContaining({ Resource: '*' })]);
+        expect(denies(action)[0]!.Condition).toBeUndefined();
+      },
+    );
+
+    it.each([
+      'iam:CreateOpenIDConnectProvider',
+      'iam:AddClientIDToOpenIDConnectProvider',
+      'iam:UpdateOpenIDConnectProviderThumbprint',
+      'iam:CreateSAMLProvider',
+      'iam:CreateUser',
+      'iam:CreateAccessKey',
+      'iam:CreateLoginProfile',
+    ])('denies the new identity %s everywhere, unconditionally', (action) => {
+      expect(denies(action)).toEqual([expect.objectContaining({ Resource: '*' })]);
+      expect(denies(action)[0]!.Condition).toBeUndefined();
+    });
+
+    it.each(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'])(
+      'denies %s on every guardrail policy',
+      (action) => {
+        const [deny] = denies(action);
+        expect(deny).toBeDefined();
+        expect(deny!.Condition).toBeUndefined();
+        expect(list(deny!.Resource).sort()).toEqual(
+          [NAMES.permissionsBoundary, NAMES.cloudFormationExecutionPolicy, NAMES.cloudFormationExecutionBoundary]
+            .map((name) => iamArn(`policy/${name}`))
+            .sort(),
+        );
+      },
+    );
+
+    it("denies every action but IAM's and STS's outside the environment's region", () => {
+      const regional = statements.filter((s) => s.Effect === 'Deny' && s.NotAction !== undefined);
+      expect(regional).toEqual([
+        expect.objectContaining({
+          Resource: '*',
+          Condition: { StringNotEquals: { 'aws:RequestedRegion': FIRST.region } },
+        }),
+      ]);
+      expect(list(regional[0]!.NotAction).sort()).toEqual(['iam:*', 'sts:*']);
+      expect(regional[0]!.Action).toBeUndefined();
+    });
   });
 
   it('defines the permissions boundary the workload stacks apply, with no IAM rights in it', () => {
-    const [boundary] = resourcesOfType(template, 'AWS::IAM::ManagedPolicy').filter(
-      (p) => p.Properties.ManagedPolicyName === 'dev-workload-boundary',
-    );
-    const allowed = (boundary!.Properties.PolicyDocument.Statement as Array<{ Action: string[] }>).flatMap(
-      (s) => s.Action,
-    );
+    const allowed = actions(q.managedPolicy(NAMES.permissionsBoundary));
     expect(allowed.filter((action) => action.startsWith('iam:') || action.startsWith('sts:'))).toEqual([]);
     expect(allowed).toEqual(
       expect.arrayContaining(['ssmmessages:OpenDataChannel', 'ecr:BatchGetImage', 'logs:PutLogEvents']),
     );
   });
 
-  it('outputs every ARN the set-up needs', () => {
+  it('outputs every ARN and name the set-up needs', () => {
     for (const output of [
       'GitHubOidcProviderArn',
       'PullRequestRoleArn',
@@ -189,32 +342,155 @@ describe('GitHub OIDC stack', () => {
       'DeveloperPolicyArn',
       'PermissionsBoundaryArn',
       'CloudFormationExecutionPolicyArn',
+      'CloudFormationExecutionBoundaryName',
     ]) {
       template.hasOutput(output, {});
+    }
+    template.hasOutput('GitHubOidcProviderArn', { Value: oidcProviderArn(FIRST.account, PARTITION) });
+    template.hasOutput('CloudFormationExecutionPolicyArn', {
+      Value: { Ref: Match.stringLikeRegexp('^CloudFormationExecutionPolicy') },
+    });
+  });
+
+  it('is deployed by an administrator: no bootstrap role, no execution role, no asset, no bootstrap version check', () => {
+    const { app, stacks } = synthesize(environment());
+    const artifact = app.synth().getStackByName(stacks.foundation.stackName);
+    expect(artifact.stackName).toBe(NAMES.foundationStack);
+    expect(artifact.environment).toMatchObject({ account: FIRST.account, region: FIRST.region });
+    expect(artifact.assumeRoleArn).toBeUndefined();
+    expect(artifact.cloudFormationExecutionRoleArn).toBeUndefined();
+    expect(artifact.lookupRole).toBeUndefined();
+    expect(artifact.requiresBootstrapStackVersion).toBeUndefined();
+    expect(artifact.stackTemplateAssetObjectUrl).toBeUndefined();
+    expect(artifact.assets).toEqual([]);
+    expect(artifact.dependencies.filter((dep) => dep.id.endsWith('.assets'))).toEqual([]);
+    expect(template.toJSON().Parameters?.BootstrapVersion).toBeUndefined();
+    expect(template.toJSON().Rules?.CheckBootstrapVersion).toBeUndefined();
+    // The workload stacks, in contrast, go through the environment's own bootstrap.
+    const network = app.synth().getStackByName(stacks.network.stackName);
+    expect(network.assumeRoleArn).toContain(`cdk-${FIRST.bootstrapQualifier}-deploy-role-`);
+    expect(network.cloudFormationExecutionRoleArn).toContain(`cdk-${FIRST.bootstrapQualifier}-cfn-exec-role-`);
+  });
+});
+
+describe('foundation stack options', () => {
+  const subjectsOf = (config: EnvironmentConfig): string[] => {
+    const q = inspect(synthesize(config).foundation);
+    return [NAMES.pullRequestRole, NAMES.deployRole, NAMES.operatorRole].flatMap((name) => q.subjects(name));
+  };
+  const expectedSubjects = (prefix: string): string[] => [
+    `${prefix}:pull_request`,
+    `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
+    `${prefix}:environment:${FIRST.name}`,
+    `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
+    `${prefix}:environment:${FIRST.name}`,
+  ];
+
+  it('uses the legacy subject format when no ids are configured', () => {
+    const config = environment(FIRST.name, { github: { ownerId: undefined, repoId: undefined } });
+    expect(subjectPrefix(config.github)).toBe(`repo:${FIRST.github.owner}/${FIRST.github.repo}`);
+    expect(subjectsOf(config)).toEqual(expectedSubjects(`repo:${FIRST.github.owner}/${FIRST.github.repo}`));
+  });
+
+  it('uses the immutable subject format when the owner and repository ids are configured', () => {
+    const config = environment(FIRST.name, { github: IDS });
+    const prefix = `repo:${FIRST.github.owner}-${IDS.ownerId}/${FIRST.github.repo}-${IDS.repoId}`;
+    expect(subjectPrefix(config.github)).toBe(prefix);
+    expect(subjectsOf(config)).toEqual(expectedSubjects(prefix));
+  });
+
+  it('follows an explicit bootstrap qualifier', () => {
+    const qualifier = FIRST.bootstrapQualifier === 'custom1' ? 'custom2' : 'custom1';
+    const q = inspect(synthesize(environment(FIRST.name, { bootstrapQualifier: qualifier })).foundation);
+    const custom = bootstrapNames({ ...FIRST, qualifier, partition: PARTITION });
+    const assume = q.policyOf(NAMES.deployRole).find((s) => actions([s]).includes('sts:AssumeRole'))!;
+    expect(list(assume.Resource).sort()).toEqual(
+      (['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const).map(custom.roleArn).sort(),
+    );
+  });
+
+  it('deploys with no provider stack when the account has the provider already, and trusts it by ARN', () => {
+    const synthesized = synthesize(environment(FIRST.name, { github: { oidcProviderExists: true } }));
+    expect(synthesized.oidcProvider).toBeUndefined();
+    expect(synthesized.stacks.oidcProvider).toBeUndefined();
+    expect(synthesized.app.node.children.filter((child) => child instanceof GitHubOidcProviderStack)).toEqual([]);
+    expect(synthesized.stacks.foundation.dependencies).toEqual([]);
+    for (const role of resourcesOfType(synthesized.foundation, 'AWS::IAM::Role')) {
+      expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+        Federated: oidcProviderArn(FIRST.account, PARTITION),
+      });
     }
   });
 });
 
-describe('GitHub OIDC stack options', () => {
-  it('imports an existing provider by ARN instead of creating one', () => {
-    const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-    const template = synthesize(environment('canary', { github: { existingOidcProviderArn: arn } }, ACCOUNT)).oidc;
-    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
-    for (const role of resourcesOfType(template, 'AWS::IAM::Role')) {
-      expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Federated: arn });
-    }
+describe('GitHub OIDC provider stack', () => {
+  it("creates the account's provider for GitHub's issuer with the STS audience, deployed by an administrator", () => {
+    const { app, stacks, oidcProvider } = synthesize(
+      environment(FIRST.name, { github: { oidcProviderExists: false } }),
+    );
+    expect(oidcProvider).toBeDefined();
+    oidcProvider!.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+    oidcProvider!.hasResourceProperties('AWS::IAM::OIDCProvider', {
+      Url: 'https://token.actions.githubusercontent.com',
+      ClientIdList: ['sts.amazonaws.com'],
+    });
+    expect(Object.keys(oidcProvider!.toJSON().Resources)).toHaveLength(1);
+    oidcProvider!.hasOutput('GitHubOidcProviderArn', {});
+    expect(stacks.oidcProvider!.stackName).toBe(OIDC_PROVIDER_STACK);
+    expect(stacks.oidcProvider!.account).toBe(FIRST.account);
+    expect(stacks.foundation.dependencies).toEqual([stacks.oidcProvider]);
+    const artifact = app.synth().getStackByName(OIDC_PROVIDER_STACK);
+    expect(artifact.assumeRoleArn).toBeUndefined();
+    expect(artifact.cloudFormationExecutionRoleArn).toBeUndefined();
+    expect(artifact.assets).toEqual([]);
   });
 
-  it('uses the immutable subject format when the owner and repository ids are configured', () => {
-    const template = synthesize(environment('dev', { github: { ownerId: '9919', repoId: '123456' } })).oidc;
-    const subjects = resourcesOfType(template, 'AWS::IAM::Role').flatMap((role) => {
-      const sub =
-        role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals[
-          'token.actions.githubusercontent.com:sub'
-        ];
-      return Array.isArray(sub) ? sub : [sub];
-    });
-    expect(subjects.length).toBeGreaterThan(0);
-    for (const subject of subjects) expect(subject).toMatch(/^repo:example-org-9919\/private-aws-gitops-123456:/);
+  it('is shared by the environments of one account, and each foundation depends on it', () => {
+    const companion = companionEnvironment(FIRST);
+    const configs = resolveEnvironments([
+      environment(FIRST.name, { github: { oidcProviderExists: false } }),
+      companion,
+    ]);
+    const app = new App({ context: cdkJsonContext() });
+    const stacks = addEnvironments(app, configs);
+    const providers = app.node.children.filter((child) => child instanceof GitHubOidcProviderStack);
+    expect(providers).toHaveLength(1);
+    const first = stacks.get(FIRST.name)!;
+    const second = stacks.get(companion.name)!;
+    expect(first.oidcProvider).toBe(providers[0]);
+    expect(second.oidcProvider).toBe(providers[0]);
+    const assembly = app.synth();
+    for (const env of [first, second]) {
+      expect(env.foundation.dependencies).toEqual([providers[0]]);
+      const artifact = assembly.getStackByName(env.foundation.stackName);
+      expect(artifact.dependencies.map((dep) => dep.id)).toEqual([
+        (providers[0] as GitHubOidcProviderStack).artifactId,
+      ]);
+      // The workload stacks need no provider: they are deployed through the bootstrap.
+      expect(env.network.dependencies).not.toContain(providers[0]);
+    }
+    expect(Template.fromStack(second.foundation).toJSON()).not.toEqual(Template.fromStack(first.foundation).toJSON());
+  });
+
+  it('is one per account: an environment in another account gets its own', () => {
+    const companion = companionEnvironment(FIRST, unconfiguredAccount());
+    const app = new App({ context: cdkJsonContext() });
+    const stacks = addEnvironments(
+      app,
+      resolveEnvironments([environment(FIRST.name, { github: { oidcProviderExists: false } }), companion]),
+    );
+    const first = stacks.get(FIRST.name)!.oidcProvider!;
+    const second = stacks.get(companion.name)!.oidcProvider!;
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect([first.stackName, second.stackName]).toEqual([OIDC_PROVIDER_STACK, OIDC_PROVIDER_STACK]);
+    expect([first.account, second.account]).toEqual([FIRST.account, companion.account]);
+    const trust = resourcesOfType(Template.fromStack(stacks.get(companion.name)!.foundation), 'AWS::IAM::Role').map(
+      (role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal,
+    );
+    expect(trust).toHaveLength(3);
+    for (const principal of trust)
+      expect(principal).toEqual({ Federated: oidcProviderArn(companion.account, PARTITION) });
   });
 });

@@ -1,11 +1,21 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { environment, synthesize } from './helpers/app.js';
+import type { EnvironmentConfig } from '../lib/config.js';
+import { resourceNames } from '../lib/names.js';
+import { ENVIRONMENTS } from '../lib/project.js';
+import { environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { resourcesOfType } from './helpers/template.js';
 
-describe('network stack (dev defaults)', () => {
+const BASE_ENDPOINTS = ['ecr.api', 'ecr.dkr', 'logs', 'ssmmessages'];
+const DEBUG_ENDPOINTS = ['ec2messages', 'ssm'];
+const expectedEndpoints = (env: EnvironmentConfig): string[] =>
+  [...BASE_ENDPOINTS, ...(env.ec2DebugEndpoints ? DEBUG_ENDPOINTS : [])].sort();
+
+describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stack of %s', (_name, configured) => {
   let template: Template;
+  let env: EnvironmentConfig;
   beforeAll(() => {
-    template = synthesize(environment('dev')).network;
+    env = environment(configured.name);
+    template = synthesize(env).network;
   });
 
   it('has no inbound path from the internet: no internet or NAT gateway, no EIP, no route out', () => {
@@ -23,9 +33,9 @@ describe('network stack (dev defaults)', () => {
     }
   });
 
-  it('has one isolated subnet per AZ, none mapping public IPs', () => {
+  it('has one isolated subnet per configured AZ, none mapping public IPs', () => {
     const subnets = resourcesOfType(template, 'AWS::EC2::Subnet');
-    expect(subnets).toHaveLength(2);
+    expect(subnets).toHaveLength(env.azCount);
     for (const subnet of subnets) {
       expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
       expect(JSON.stringify(subnet.Properties.Tags)).toContain('Isolated');
@@ -34,7 +44,7 @@ describe('network stack (dev defaults)', () => {
 
   it('uses the configured CIDR with DNS support for private endpoint names', () => {
     template.hasResourceProperties('AWS::EC2::VPC', {
-      CidrBlock: '10.10.0.0/22',
+      CidrBlock: env.vpcCidr,
       EnableDnsHostnames: true,
       EnableDnsSupport: true,
     });
@@ -49,8 +59,7 @@ describe('network stack (dev defaults)', () => {
   });
 
   it('has exactly the interface endpoints ECS Exec and image pulls need, with private DNS', () => {
-    const services = interfaceEndpointServices(template);
-    expect(services).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'ssmmessages']);
+    expect(interfaceEndpointServices(template)).toEqual(expectedEndpoints(env));
     for (const endpoint of resourcesOfType(template, 'AWS::EC2::VPCEndpoint')) {
       if (endpoint.Properties.VpcEndpointType === 'Interface') expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
     }
@@ -60,7 +69,7 @@ describe('network stack (dev defaults)', () => {
     const groups = resourcesOfType(template, 'AWS::EC2::SecurityGroup');
     expect(groups).toHaveLength(1);
     expect(groups[0]!.Properties.SecurityGroupIngress).toEqual([
-      expect.objectContaining({ CidrIp: '10.10.0.0/22', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+      expect.objectContaining({ CidrIp: env.vpcCidr, IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
     ]);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
     expect(JSON.stringify(template.toJSON())).not.toContain('0.0.0.0/0');
@@ -72,12 +81,18 @@ describe('network stack (dev defaults)', () => {
       TrafficType: 'ALL',
       LogDestinationType: 'cloud-watch-logs',
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThan(0);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(env.logRetentionDays);
   });
 
-  it('gives the flow log role the permissions boundary', () => {
-    for (const role of resourcesOfType(template, 'AWS::IAM::Role')) {
-      expect(JSON.stringify(role.Properties.PermissionsBoundary)).toContain('policy/dev-workload-boundary');
+  it("gives the flow log role the environment's permissions boundary", () => {
+    const roles = resourcesOfType(template, 'AWS::IAM::Role');
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) {
+      expect(role.Properties.PermissionsBoundary).toBe(
+        `arn:${partitionOf(env.region)}:iam::${env.account}:policy/${resourceNames(env).permissionsBoundary}`,
+      );
     }
   });
 
@@ -91,23 +106,31 @@ describe('network stack (dev defaults)', () => {
 });
 
 describe('network stack options', () => {
-  it('creates ssm and ec2messages endpoints only behind the debug flag', () => {
-    const template = synthesize(environment('dev', { ec2DebugEndpoints: true })).network;
-    expect(interfaceEndpointServices(template)).toEqual([
-      'ec2messages',
-      'ecr.api',
-      'ecr.dkr',
-      'logs',
-      'ssm',
-      'ssmmessages',
-    ]);
-  });
+  it.each([true, false])(
+    'creates ssm and ec2messages endpoints only behind the debug flag (%s)',
+    (ec2DebugEndpoints) => {
+      const env = environment(FIRST.name, { ec2DebugEndpoints });
+      const services = interfaceEndpointServices(synthesize(env).network);
+      expect(services).toEqual(ec2DebugEndpoints ? [...BASE_ENDPOINTS, ...DEBUG_ENDPOINTS].sort() : BASE_ENDPOINTS);
+    },
+  );
 
-  it.each([1, 3])('spreads over %i AZ(s) without an account lookup', (azCount) => {
-    const template = synthesize(environment('dev', { azCount }, '111122223333')).network;
+  it.each([1, 2, 3])('spreads over %i AZ(s) without an account lookup', (azCount) => {
+    const template = synthesize(environment(FIRST.name, { azCount })).network;
     const subnets = resourcesOfType(template, 'AWS::EC2::Subnet');
     expect(subnets).toHaveLength(azCount);
     expect(JSON.stringify(subnets[0]!.Properties.AvailabilityZone)).toContain('Fn::GetAZs');
+  });
+
+  it('uses another CIDR and retention when configured', () => {
+    const vpcCidr = FIRST.vpcCidr === '172.16.4.0/24' ? '172.16.8.0/24' : '172.16.4.0/24';
+    const logRetentionDays = FIRST.logRetentionDays === 90 ? 60 : 90;
+    const template = synthesize(environment(FIRST.name, { vpcCidr, logRetentionDays })).network;
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: vpcCidr });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: vpcCidr })],
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: logRetentionDays });
   });
 });
 
@@ -118,7 +141,7 @@ function interfaceEndpointServices(template: Template): string[] {
     .map((endpoint) => {
       const name = endpoint.Properties.ServiceName as string | { 'Fn::Join': [string, string[]] };
       const flat = typeof name === 'string' ? name : name['Fn::Join'][1].join('');
-      return flat.replace(/^com\.amazonaws\.[^.]+\./, '').replace(/^com\.amazonaws\.ap-northeast-1\./, '');
+      return flat.replace(/^com\.amazonaws\.[a-z0-9-]+\./, '');
     })
     .sort();
 }

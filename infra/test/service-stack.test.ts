@@ -1,18 +1,24 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { environment, synthesize } from './helpers/app.js';
+import { defaultImage, type EnvironmentConfig } from '../lib/config.js';
+import { CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
+import { ENVIRONMENTS } from '../lib/project.js';
+import { environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { allStrings, resourcesOfType } from './helpers/template.js';
 
-describe('service stack (dev defaults)', () => {
+describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stack of %s', (_name, configured) => {
   let template: Template;
+  let env: EnvironmentConfig;
   beforeAll(() => {
-    template = synthesize(environment('dev')).service;
+    env = environment(configured.name);
+    template = synthesize(env).service;
   });
 
   it('enables ECS Exec on the service (the fix for TargetNotConnected), on platform 1.4.0, without public IP', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
-      ServiceName: 'dev-nginx',
+      ServiceName: resourceNames(env).service,
+      DesiredCount: env.task.desiredCount,
       EnableExecuteCommand: true,
-      LaunchType: 'FARGATE',
+      LaunchType: env.task.spot ? Match.absent() : 'FARGATE',
       PlatformVersion: '1.4.0',
       NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
       DeploymentConfiguration: Match.objectLike({
@@ -33,7 +39,7 @@ describe('service stack (dev defaults)', () => {
 
   it('turns on Container Insights and audits ECS Exec sessions to its own log group', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', {
-      ClusterName: 'dev-cluster',
+      ClusterName: resourceNames(env).cluster,
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
       Configuration: {
         ExecuteCommandConfiguration: {
@@ -44,21 +50,21 @@ describe('service stack (dev defaults)', () => {
     });
   });
 
-  it('defines an ARM64 Fargate task of 0.25 vCPU / 0.5 GB with one Nginx container on port 80', () => {
+  it('defines the configured Fargate task with one Nginx container on its port', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       RequiresCompatibilities: ['FARGATE'],
       NetworkMode: 'awsvpc',
-      Cpu: '256',
-      Memory: '512',
-      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      Cpu: String(env.task.cpu),
+      Memory: String(env.task.memoryMiB),
+      RuntimePlatform: { CpuArchitecture: env.task.architecture, OperatingSystemFamily: 'LINUX' },
       ContainerDefinitions: [
         Match.objectLike({
-          Name: 'nginx',
+          Name: CONTAINER_NAME,
           Essential: true,
-          PortMappings: [{ ContainerPort: 80, Protocol: 'tcp' }],
+          PortMappings: [{ ContainerPort: CONTAINER_PORT, Protocol: 'tcp' }],
           ReadonlyRootFilesystem: false,
           HealthCheck: Match.objectLike({
-            Command: ['CMD-SHELL', Match.stringLikeRegexp('wget .*127\\.0\\.0\\.1:80')],
+            Command: ['CMD-SHELL', Match.stringLikeRegexp(`wget .*127\\.0\\.0\\.1:${CONTAINER_PORT}`)],
           }),
           LogConfiguration: {
             LogDriver: 'awslogs',
@@ -77,16 +83,17 @@ describe('service stack (dev defaults)', () => {
     expect(names.filter((name) => name.startsWith('AWS_'))).toEqual([]);
   });
 
-  it('pulls Nginx through an ECR pull-through cache rule for ECR Public', () => {
-    template.hasResourceProperties('AWS::ECR::PullThroughCacheRule', {
-      EcrRepositoryPrefix: 'dev-ecr-public',
-      UpstreamRegistryUrl: 'public.ecr.aws',
-    });
+  it('runs the configured image', () => {
     const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
     const image = JSON.stringify(taskDefinition!.Properties.ContainerDefinitions[0].Image);
-    expect(image).toContain('dev-ecr-public/nginx/nginx:1.28-alpine');
-    const [service] = Object.values(template.findResources('AWS::ECS::Service')) as Array<{ DependsOn?: string[] }>;
-    expect(service!.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/PullThroughCache/)]));
+    if (env.image.kind === 'pull-through-cache') {
+      expectPullThroughCache(template, env.image.repositoryPrefix);
+      expect(image).toContain(`${env.image.repositoryPrefix}/${env.image.upstreamRepository}:${env.image.tag}`);
+    } else {
+      template.resourceCountIs('AWS::ECR::PullThroughCacheRule', 0);
+      const reference = env.image.digest ? `@${env.image.digest}` : `:${env.image.tag}`;
+      expect(image).toContain(`${env.image.repositoryName}${reference}`);
+    }
   });
 
   it('gives the task role the ECS Exec channel actions and writes to the audit log group', () => {
@@ -107,12 +114,13 @@ describe('service stack (dev defaults)', () => {
     });
   });
 
-  it('creates its roles in code: no AWS-managed policy, no hard-coded role ARN, every role bounded', () => {
+  it("creates its roles in code: no AWS-managed policy, no hard-coded role ARN, every role under the environment's boundary", () => {
+    const boundary = `arn:${partitionOf(env.region)}:iam::${env.account}:policy/${resourceNames(env).permissionsBoundary}`;
     const roles = resourcesOfType(template, 'AWS::IAM::Role');
     expect(roles).toHaveLength(2);
     for (const role of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-      expect(JSON.stringify(role.Properties.PermissionsBoundary)).toContain(':policy/dev-workload-boundary');
+      expect(role.Properties.PermissionsBoundary).toBe(boundary);
     }
     const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
     expect(taskDefinition!.Properties.TaskRoleArn).toEqual({
@@ -121,22 +129,23 @@ describe('service stack (dev defaults)', () => {
     expect(taskDefinition!.Properties.ExecutionRoleArn).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/ExecutionRole/), 'Arn'],
     });
+    // The boundary (on each role) is the only IAM ARN written out.
     expect(
-      allStrings(template.toJSON()).filter((value) => /arn:aws:iam::(aws|\d{12}):(role|policy)\//.test(value)),
-    ).toEqual([]);
+      allStrings(template.toJSON()).filter((value) => /arn:aws[a-z-]*:iam::(aws|\d{12}):(role|policy)\//.test(value)),
+    ).toEqual(roles.map(() => boundary));
   });
 
   it('keeps every log group for the configured retention', () => {
     const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
     expect(groups).toHaveLength(2);
-    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(env.logRetentionDays);
   });
 
   it('outputs what the smoke test and the forwarding script need', () => {
     template.hasOutput('ClusterName', { Value: { Ref: Match.anyValue() } });
     template.hasOutput('ServiceName', {});
-    template.hasOutput('ContainerName', { Value: 'nginx' });
-    template.hasOutput('ContainerPort', { Value: '80' });
+    template.hasOutput('ContainerName', { Value: CONTAINER_NAME });
+    template.hasOutput('ContainerPort', { Value: String(CONTAINER_PORT) });
     template.hasOutput('AppLogGroupName', {});
     template.hasOutput('ExecLogGroupName', {});
   });
@@ -154,9 +163,37 @@ describe('service stack (dev defaults)', () => {
   });
 });
 
+/** The pull-through cache rule for ECR Public under this prefix, created before the service. */
+function expectPullThroughCache(template: Template, prefix: string): void {
+  template.hasResourceProperties('AWS::ECR::PullThroughCacheRule', {
+    EcrRepositoryPrefix: prefix,
+    UpstreamRegistryUrl: 'public.ecr.aws',
+  });
+  const [service] = Object.values(template.findResources('AWS::ECS::Service')) as Array<{ DependsOn?: string[] }>;
+  expect(service!.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/PullThroughCache/)]));
+}
+
 describe('service stack options', () => {
+  it('runs on Fargate (not Spot) by default, on the task size and architecture of the defaults', () => {
+    const template = synthesize(
+      environment(FIRST.name, {
+        task: { spot: false, architecture: 'ARM64', cpu: 256, memoryMiB: 512, desiredCount: 1 },
+      }),
+    ).service;
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      CapacityProviderStrategy: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '256',
+      Memory: '512',
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+    });
+    template.resourceCountIs('AWS::ECS::ClusterCapacityProviderAssociations', 0);
+  });
+
   it('runs on Fargate Spot through the capacity provider when asked (X86_64)', () => {
-    const template = synthesize(environment('dev', { task: { spot: true, architecture: 'X86_64' } })).service;
+    const template = synthesize(environment(FIRST.name, { task: { spot: true, architecture: 'X86_64' } })).service;
     template.hasResourceProperties('AWS::ECS::Service', {
       CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
       LaunchType: Match.absent(),
@@ -166,21 +203,35 @@ describe('service stack options', () => {
     });
   });
 
-  it('sizes the task from the config', () => {
+  it('sizes the task and the service from the config', () => {
     const template = synthesize(
-      environment('dev', { task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64' } }),
+      environment(FIRST.name, {
+        task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64', spot: false, desiredCount: 3 },
+      }),
     ).service;
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: '1024',
       Memory: '3072',
       RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
     });
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+  });
+
+  it("pulls the default Nginx through the environment's own pull-through cache prefix", () => {
+    const image = defaultImage(FIRST.name);
+    if (image.kind !== 'pull-through-cache') throw new Error('the default image is a pull-through cache');
+    const template = synthesize(environment(FIRST.name, { image })).service;
+    expectPullThroughCache(template, `${FIRST.name}-ecr-public`);
+    const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
+    expect(JSON.stringify(taskDefinition!.Properties.ContainerDefinitions[0].Image)).toContain(
+      `${FIRST.name}-ecr-public/nginx/nginx:1.28-alpine`,
+    );
   });
 
   it('uses an existing ECR repository pinned by digest, with no cache rule', () => {
     const digest = `sha256:${'ab'.repeat(32)}`;
     const template = synthesize(
-      environment('dev', { image: { kind: 'ecr', repositoryName: 'team/nginx', digest } }),
+      environment(FIRST.name, { image: { kind: 'ecr', repositoryName: 'team/nginx', digest } }),
     ).service;
     template.resourceCountIs('AWS::ECR::PullThroughCacheRule', 0);
     const [taskDefinition] = resourcesOfType(template, 'AWS::ECS::TaskDefinition');

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { resourceNames } from '../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { startDoctorWorld, type DoctorWorld } from '../../test/helpers/doctor-world.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,7 +22,16 @@ function runDoctorCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: n
   });
 }
 
-/** The doctor CLI against the dev stacks in moto and the ECS emulator, end to end. */
+/** The environment the world deploys (the first configured one), and its names. */
+const ENV = ENVIRONMENTS[0]!;
+const NAMES = resourceNames(ENV);
+/** A valid environment name that the configuration does not have. */
+const UNCONFIGURED = ['nosuchenv', 'missing-env', 'other-env'].find(
+  (name) => !ENVIRONMENTS.some((e) => e.name === name),
+)!;
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The doctor CLI against the first configured environment's stacks in moto and the ECS emulator, end to end. */
 describe('npm run doctor', () => {
   let world: DoctorWorld;
 
@@ -31,9 +42,13 @@ describe('npm run doctor', () => {
 
   it('healthy: prints the report and exits 0', async () => {
     world.emulator.scenario = world.healthy();
-    const { code, output } = await runDoctorCli(['--environment', 'dev'], world.env());
-    expect(output).toContain('ECS Exec doctor: dev-cluster/dev-nginx, container nginx, ap-northeast-1');
-    expect(output).toMatch(/^✔ service-exec +ECS Exec is enabled on service dev-nginx$/m);
+    const { code, output } = await runDoctorCli(['--environment', ENV.name], world.env());
+    expect(output).toContain(
+      `ECS Exec doctor: ${NAMES.cluster}/${NAMES.service}, container ${NAMES.container}, ${ENV.region}`,
+    );
+    expect(output).toMatch(
+      new RegExp(`^✔ service-exec +ECS Exec is enabled on service ${escape(NAMES.service)}$`, 'm'),
+    );
     expect(output).toMatch(/^– caller-start-session +not checked: iam:SimulatePrincipalPolicy/m);
     expect(output).toContain('0 failed, 0 warnings, 1 skipped, 11 ok');
     expect(code).toBe(0);
@@ -46,10 +61,15 @@ describe('npm run doctor', () => {
     service.tasks[0]!.enableExecuteCommand = false;
     service.tasks[0]!.containers[0]!.agentStatus = undefined;
     world.emulator.scenario = scenario;
-    const { code, output } = await runDoctorCli(['--environment', 'dev'], world.env());
-    expect(output).toMatch(/^✖ service-exec +ECS Exec is off on service dev-nginx/m);
+    const { code, output } = await runDoctorCli(['--environment', ENV.name], world.env());
+    expect(output).toMatch(new RegExp(`^✖ service-exec +ECS Exec is off on service ${escape(NAMES.service)}`, 'm'));
     expect(output).toMatch(
-      /^ +fix: aws ecs update-service --cluster dev-cluster --service dev-nginx --enable-execute-command --force-new-deployment --region ap-northeast-1$/m,
+      new RegExp(
+        `^ +fix: ${escape(
+          `aws ecs update-service --cluster ${NAMES.cluster} --service ${NAMES.service} --enable-execute-command --force-new-deployment --region ${ENV.region}`,
+        )}$`,
+        'm',
+      ),
     );
     expect(output).toContain('3 failed');
     expect(code).toBe(1);
@@ -58,7 +78,7 @@ describe('npm run doctor', () => {
   it('examines the task given with --task', async () => {
     world.emulator.scenario = world.healthy();
     const { code, output } = await runDoctorCli(
-      ['--environment', 'dev', '--task', '0a1b2c3d4e5f60718293a4b5c6d7e8f9'],
+      ['--environment', ENV.name, '--task', world.healthy().clusters[0]!.services[0]!.tasks[0]!.taskId],
       world.env(),
     );
     expect(output).toMatch(/^✔ task +examining task 0a1b2c3d4e5f60718293a4b5c6d7e8f9 /m);
@@ -66,10 +86,10 @@ describe('npm run doctor', () => {
   });
 
   it.each([
-    [['--environment', 'prod'], /Unknown environment 'prod'/],
-    [['--environment', 'dev', '--bogus'], /Unknown option '--bogus'/],
+    [['--environment', UNCONFIGURED], new RegExp(`Unknown environment '${UNCONFIGURED}'`)],
+    [['--environment', ENV.name, '--bogus'], /Unknown option '--bogus'/],
     [[], /--environment is required/],
-    [['--environment', 'dev', '--task', 'nope'], /task must be a task id/],
+    [['--environment', ENV.name, '--task', 'nope'], /task must be a task id/],
   ])('bad flags %j: exit 2 with the reason', async (args, message) => {
     const { code, output } = await runDoctorCli(args, world.env());
     expect(output).toMatch(message);
@@ -79,7 +99,7 @@ describe('npm run doctor', () => {
   it('no credentials: exit 2 with what to do', async () => {
     const env = world.env();
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete env[name];
-    const { code, output } = await runDoctorCli(['--environment', 'dev'], {
+    const { code, output } = await runDoctorCli(['--environment', ENV.name], {
       ...env,
       AWS_CONFIG_FILE: '/nonexistent',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',

@@ -2,12 +2,23 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
+import { resourceNames } from '../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { startForward } from '../../test/helpers/forward-process.js';
 import { isPortClosed } from '../../test/helpers/ports.js';
 import { startNginx, type LocalNginx } from '../../test/helpers/nginx.js';
 import { OUTPUTS } from '../../test/helpers/ssm-emulator/agent-session.js';
 import { SsmEmulator, type EmulatorOptions } from '../../test/helpers/ssm-emulator/emulator.js';
 import { healthyScenario } from '../../test/helpers/ssm-emulator/scenario.js';
+
+/** The first configured environment, which the emulator's healthy scenario plays by default. */
+const ENV = ENVIRONMENTS[0]!;
+const NAMES = resourceNames(ENV);
+/** A valid environment name that the configuration does not have. */
+const UNCONFIGURED = ['nosuchenv', 'missing-env', 'other-env'].find(
+  (name) => !ENVIRONMENTS.some((e) => e.name === name),
+)!;
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const run = promisify(execFile);
 const TWENTY_MB = randomBytes(20 * 1024 * 1024);
@@ -51,10 +62,14 @@ describe('npm run forward (emulator + real nginx)', () => {
   const credentials = {
     AWS_ACCESS_KEY_ID: 'AKIDDEVELOPER',
     AWS_SECRET_ACCESS_KEY: 'developer-secret',
-    AWS_REGION: 'ap-northeast-1',
+    AWS_REGION: ENV.region,
   };
   const forward = (args: string[] = [], env: Record<string, string | undefined> = {}) =>
-    startForward(['--environment', 'dev', '--local-port', '0', ...args], { ...emulator.env(), ...credentials, ...env });
+    startForward(['--environment', ENV.name, '--local-port', '0', ...args], {
+      ...emulator.env(),
+      ...credentials,
+      ...env,
+    });
 
   it('serves 20 parallel curls and a 20 MB download with a matching SHA-256, then Ctrl-C ends everything', async () => {
     await startEmulator();
@@ -148,18 +163,25 @@ describe('npm run forward (emulator + real nginx)', () => {
     const tunnel = forward();
     expect(await tunnel.exited).toBe(2);
     expect(tunnel.output()).toMatch(
-      /StartSession failed: TargetNotConnected: ecs:dev-cluster_\w+_[\w-]+ is not connected\./,
+      new RegExp(
+        `StartSession failed: TargetNotConnected: ecs:${escape(NAMES.cluster)}_\\w+_[\\w-]+ is not connected\\.`,
+      ),
     );
     expect(tunnel.output()).toContain('npm run doctor -- --environment');
   });
 
   it.each([
-    [['--environment', 'dev', '--bogus'], /Unknown option '--bogus'[\s\S]*Usage: npm run forward/],
+    [['--environment', ENV.name, '--bogus'], /Unknown option '--bogus'[\s\S]*Usage: npm run forward/],
     [['--local-port', '10080'], /--environment is required/],
-    [['--environment', 'prod'], /Unknown environment 'prod': expected one of dev, canary/],
-    [['--environment', 'dev', '--local-port', 'http'], /--local-port must be a port number/],
-    [['--environment', 'dev', '--remote-host', 'db'], /--remote-host needs --remote-port/],
-    [['--environment', 'dev', '--engine', 'ssh'], /engine must be one of native, plugin, got 'ssh'/],
+    [
+      ['--environment', UNCONFIGURED],
+      new RegExp(
+        `Unknown environment '${UNCONFIGURED}': expected one of ${escape(ENVIRONMENTS.map((e) => e.name).join(', '))}`,
+      ),
+    ],
+    [['--environment', ENV.name, '--local-port', 'http'], /--local-port must be a port number/],
+    [['--environment', ENV.name, '--remote-host', 'db'], /--remote-host needs --remote-port/],
+    [['--environment', ENV.name, '--engine', 'ssh'], /engine must be one of native, plugin, got 'ssh'/],
   ])('rejects bad flags %j with a clear message and exit 2', async (args, message) => {
     await startEmulator();
     const tunnel = startForward(args, { ...emulator.env(), ...credentials });
@@ -190,7 +212,7 @@ describe('npm run forward (emulator + real nginx)', () => {
     emulator.scenario.clusters[0]!.services[0]!.tasks[0]!.lastStatus = 'STOPPED';
     const tunnel = forward();
     expect(await tunnel.exited).toBe(2);
-    expect(tunnel.output()).toMatch(/No running task in service dev-nginx of cluster dev-cluster/);
+    expect(tunnel.output()).toContain(`No running task in service ${NAMES.service} of cluster ${NAMES.cluster}`);
   });
 
   it('says so when ECS Exec is off on the task', async () => {

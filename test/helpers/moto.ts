@@ -1,4 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { freePort, stopProcess, waitFor } from './ports.js';
 
@@ -62,7 +65,14 @@ export function assertMotoInstalled(python = 'python3'): void {
 
 /** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
 export async function startMoto(
-  options: { region?: string; account?: string; python?: string; env?: Record<string, string> } = {},
+  options: {
+    region?: string;
+    account?: string;
+    python?: string;
+    env?: Record<string, string>;
+    /** Load AWS managed policies (ReadOnlyAccess...) into IAM, as AWS has them: needed where roles attach them. */
+    awsManagedPolicies?: boolean;
+  } = {},
 ): Promise<LocalAws> {
   const python = options.python ?? 'python3';
   const region = options.region ?? LOCAL_REGION;
@@ -73,13 +83,21 @@ export async function startMoto(
   const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // MOTO_ACCOUNT_ID: the account every unknown access key (the tests' static keys) acts in.
-    env: { ...process.env, MOTO_ACCOUNT_ID: account, ...options.env },
+    env: {
+      ...process.env,
+      MOTO_ACCOUNT_ID: account,
+      ...(options.awsManagedPolicies ? { MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' } : {}),
+      ...options.env,
+    },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The CDK CLI caches the account of each access key in $CDK_HOME forever: a home of its own per
+  // local AWS, so a run against another configuration's account never reads a stale one.
+  const cdkHome = mkdtempSync(join(tmpdir(), 'cdk-home-'));
 
   try {
     await waitFor(`moto on ${endpoint}`, async () => {
@@ -109,6 +127,7 @@ export async function startMoto(
         AWS_DEFAULT_REGION: region,
         AWS_EC2_METADATA_DISABLED: 'true',
         CDK_DEFAULT_ACCOUNT: account,
+        CDK_HOME: cdkHome,
         CDK_DEFAULT_REGION: region,
         ...extra,
       };
@@ -119,6 +138,7 @@ export async function startMoto(
     },
     async stop() {
       await stopProcess(child, exited);
+      rmSync(cdkHome, { recursive: true, force: true });
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { PROJECT } from '../../infra/lib/project.js';
 
 /** The claims a GitHub Actions OIDC token carries that tests vary. */
 export interface GitHubJob {
@@ -19,6 +20,21 @@ export interface GitHubJob {
   readonly repositoryId?: string;
   /** Overrides the subject computed from the fields above. */
   readonly sub?: string;
+}
+
+/**
+ * A push to the main branch of the configured repository (gitops.config.json), with its numeric
+ * ids when they are configured, so that the subject has the format the roles expect.
+ */
+export function configuredJob(overrides: Partial<GitHubJob> = {}): GitHubJob {
+  const { owner, repo, ownerId, repoId, mainBranch } = PROJECT.github;
+  return {
+    repository: `${owner}/${repo}`,
+    ref: `refs/heads/${mainBranch}`,
+    eventName: 'push',
+    ...(ownerId !== undefined && repoId !== undefined ? { ownerId, repositoryId: repoId } : {}),
+    ...overrides,
+  };
 }
 
 /** GitHub's rule: an environment job gets the environment subject, else pull_request, else the ref. */
@@ -54,7 +70,8 @@ export class OidcIssuer {
   private privateKey?: CryptoKey;
   private jwk?: JWK;
   private readonly kid = randomUUID();
-  job: GitHubJob = { repository: 'example-org/private-aws-gitops', ref: 'refs/heads/main', eventName: 'push' };
+  /** The job tokens are signed for: a push to the configured repository's main branch by default. */
+  job: GitHubJob = configuredJob();
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;

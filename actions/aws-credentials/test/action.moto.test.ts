@@ -1,28 +1,48 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { leakedSecrets, runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
-import { deployOidcStack } from '../../../test/helpers/local-stacks.js';
-import { MOTO_ACCOUNT, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
-import { OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
+import { subjectPrefix } from '../../../infra/lib/config.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { PROJECT } from '../../../infra/lib/project.js';
+import { FIRST } from '../../../infra/test/helpers/app.js';
+import { deployFoundation } from '../../../test/helpers/local-stacks.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
+import { configuredJob, gitHubSubject, OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { StsGate } from '../../../test/helpers/sts-gate.js';
+import { defaultSessionName } from '../src/inputs.js';
 
 /**
- * The bundled action, run as the GitHub runner runs it, against moto with the dev OIDC stack
- * deployed, behind a local STS that verifies the issuer's signature and the roles' trust policies.
+ * The bundled action, run as the GitHub runner runs it, against moto with the first configured
+ * environment's foundation deployed, behind a local STS that verifies the issuer's signature and
+ * the roles' trust policies.
  */
 describe('aws-credentials action (dist, through the runner harness)', () => {
   let aws: LocalAws;
   let issuer: OidcIssuer;
   let gate: StsGate;
-  const DEPLOY_ROLE = `arn:aws:iam::${MOTO_ACCOUNT}:role/dev-github-deploy`;
-  const OPERATOR_ROLE = `arn:aws:iam::${MOTO_ACCOUNT}:role/dev-github-operator`;
-  const MAIN_PUSH = { repository: 'example-org/private-aws-gitops', ref: 'refs/heads/main', eventName: 'push' };
+  const NAMES = resourceNames(FIRST);
+  const ACCOUNT = LOCAL_ACCOUNT;
+  const REGION = LOCAL_REGION;
+  const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/${NAMES.deployRole}`;
+  const OPERATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/${NAMES.operatorRole}`;
+  /** A push to the configured repository's main branch (with its numeric ids when configured). */
+  const MAIN_PUSH = configuredJob();
+  const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
+  /** The run of the runner harness: the configured repository's run 4242, attempt 1. */
+  const RUN = { repository: REPOSITORY, runId: '4242', runAttempt: '1' };
 
   beforeAll(async () => {
     aws = await startMoto();
     issuer = await new OidcIssuer().start();
     gate = await new StsGate(aws, issuer).start();
-    await deployOidcStack(aws, 'dev');
+    await deployFoundation(aws, FIRST.name);
   }, 60_000);
+
+  it('plays the first configured environment', () => {
+    expect([aws.account, aws.region]).toEqual([FIRST.account, FIRST.region]);
+    expect(gitHubSubject(MAIN_PUSH)).toBe(
+      `${subjectPrefix(PROJECT.github)}:ref:refs/heads/${PROJECT.github.mainBranch}`,
+    );
+  });
 
   afterAll(async () => {
     await gate?.stop();
@@ -38,7 +58,8 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
 
   const run = (inputs: Record<string, string>, env: Record<string, string | undefined> = {}): Promise<ActionRun> =>
     runAction('aws-credentials', {
-      inputs: { 'aws-region': 'ap-northeast-1', ...inputs },
+      inputs: { 'aws-region': REGION, ...inputs },
+      github: RUN,
       env: {
         AWS_ENDPOINT_URL: aws.endpoint,
         AWS_ENDPOINT_URL_STS: gate.endpoint,
@@ -68,24 +89,23 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     expect(Object.keys(result.env).sort()).toEqual(
       ['AWS_ACCESS_KEY_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'].sort(),
     );
-    expect(result.env.AWS_REGION).toBe('ap-northeast-1');
-    expect(result.outputs['aws-account-id']).toBe(MOTO_ACCOUNT);
+    expect(result.env.AWS_REGION).toBe(REGION);
+    expect(result.outputs['aws-account-id']).toBe(ACCOUNT);
     expect(result.outputs['assumed-role-arn']).toBe(
-      `arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/dev-github-deploy/gha-example-org-private-aws-gitops-4242-1`,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/${NAMES.deployRole}/${defaultSessionName(RUN)}`,
     );
+    expect(defaultSessionName(RUN)).toMatch(/^gha-.+-4242-1$/);
     expect(new Date(result.outputs.expiration!).getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
       expect(result.masks).toContain(result.env[name]);
     }
     expect(issuer.requests).toEqual([{ audience: 'sts.amazonaws.com', authorized: true }]);
-    expect(gate.decisions).toEqual([
-      expect.objectContaining({ outcome: 'allowed', sub: 'repo:example-org/private-aws-gitops:ref:refs/heads/main' }),
-    ]);
+    expect(gate.decisions).toEqual([expect.objectContaining({ outcome: 'allowed', sub: gitHubSubject(MAIN_PUSH) })]);
     expectNoLeak(result);
 
     // The exported credentials work for the next step.
     const sts = new STSClient({
-      region: 'ap-northeast-1',
+      region: REGION,
       endpoint: aws.endpoint,
       credentials: {
         accessKeyId: result.env.AWS_ACCESS_KEY_ID!,
@@ -108,8 +128,8 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     });
   });
 
-  it('assumes the operator role from a job in the dev environment', async () => {
-    issuer.job = { ...MAIN_PUSH, environment: 'dev' };
+  it(`assumes the operator role from a job in the ${FIRST.name} environment`, async () => {
+    issuer.job = { ...MAIN_PUSH, environment: FIRST.github.deployEnvironment };
     const result = await run({
       'role-to-assume': OPERATOR_ROLE,
       'role-session-name': 'smoke-test',
@@ -117,10 +137,10 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     });
     expect(result.exitCode).toBe(0);
     expect(result.outputs['assumed-role-arn']).toBe(
-      `arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/dev-github-operator/smoke-test`,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/${NAMES.operatorRole}/smoke-test`,
     );
-    expect(result.masks).toContain(MOTO_ACCOUNT);
-    expect(result.log).not.toContain(MOTO_ACCOUNT);
+    expect(result.masks).toContain(ACCOUNT);
+    expect(result.log).not.toContain(ACCOUNT);
     expectNoLeak(result);
   });
 
@@ -135,28 +155,29 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
   });
 
   it('refuses a pull-request token for the deploy role without retrying, showing the claims and the needed condition', async () => {
-    issuer.job = { repository: 'example-org/private-aws-gitops', ref: 'refs/pull/7/merge', eventName: 'pull_request' };
+    issuer.job = { ...MAIN_PUSH, ref: 'refs/pull/7/merge', eventName: 'pull_request' };
+    const sub = gitHubSubject(issuer.job);
+    expect(sub).toBe(`${subjectPrefix(PROJECT.github)}:pull_request`);
     const result = await run({ 'role-to-assume': DEPLOY_ROLE });
     expect(result.exitCode).toBe(1);
     const error = result.errors.join('\n');
     expect(error).toContain(
       'AssumeRoleWithWebIdentity failed: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity',
     );
-    expect(error).toMatch(/sub\s+repo:example-org\/private-aws-gitops:pull_request/);
+    expect(error).toMatch(new RegExp(`sub\\s+${escapeRegExp(sub)}`));
     expect(error).toMatch(/event_name\s+pull_request/);
-    expect(error).toContain(
-      '"token.actions.githubusercontent.com:sub": "repo:example-org/private-aws-gitops:pull_request"',
-    );
+    expect(error).toContain(`"token.actions.githubusercontent.com:sub": "${sub}"`);
     expect(gate.decisions.map((d) => d.outcome)).toEqual(['denied']);
     expect(result.env).toEqual({});
     expectNoLeak(result);
   });
 
   it('refuses a token for an audience the provider does not accept, without retrying', async () => {
-    const result = await run({ 'role-to-assume': DEPLOY_ROLE, audience: 'https://github.com/example-org' });
+    const audience = `https://github.com/${PROJECT.github.owner}`;
+    const result = await run({ 'role-to-assume': DEPLOY_ROLE, audience });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('InvalidIdentityToken');
-    expect(result.errors.join('\n')).toMatch(/aud\s+https:\/\/github\.com\/example-org/);
+    expect(result.errors.join('\n')).toMatch(new RegExp(`aud\\s+${escapeRegExp(audience)}`));
     expect(gate.decisions).toHaveLength(1);
     expectNoLeak(result);
   });
@@ -181,7 +202,8 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
 
   it.each([
     [{ 'role-duration-seconds': '100' }, "Input 'role-duration-seconds' must be 900-43200, got '100'."],
-    [{ 'role-to-assume': 'dev-github-deploy' }, "Input 'role-to-assume' must be a role ARN"],
+    [{ 'role-to-assume': NAMES.deployRole }, "Input 'role-to-assume' must be a role ARN"],
+    // The example region in the message is the action's own text, the same on every configuration.
     [{ 'aws-region': 'tokyo' }, "Input 'aws-region' must be an AWS region such as ap-northeast-1, got 'tokyo'."],
   ])('rejects bad input %j before requesting a token', async (inputs, message) => {
     const result = await run({ 'role-to-assume': DEPLOY_ROLE, ...inputs });
@@ -191,3 +213,7 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     expect(gate.decisions).toEqual([]);
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

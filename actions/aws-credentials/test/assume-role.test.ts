@@ -5,10 +5,16 @@ import { UserInputError } from '../../shared/src/errors.js';
 import { RecordingLogger } from '../../shared/src/logger.js';
 import { assumeRole, isRetryableAssumeError } from '../src/assume-role.js';
 import type { Inputs } from '../src/inputs.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
 
+/** The first configured environment's deploy role. */
+const ENV = ENVIRONMENTS[0]!;
+const ACCOUNT = ENV.account;
+const ROLE_NAME = resourceNames(ENV).deployRole;
 const INPUTS: Inputs = {
-  roleArn: 'arn:aws:iam::123456789012:role/dev-github-deploy',
-  region: 'ap-northeast-1',
+  roleArn: `arn:aws:iam::${ACCOUNT}:role/${ROLE_NAME}`,
+  region: ENV.region,
   audience: 'sts.amazonaws.com',
   roleSessionName: 'gha-test',
   durationSeconds: 3600,
@@ -32,8 +38,8 @@ describe('assumeRole (stubbed STS)', () => {
   afterEach(() => sts.reset());
 
   const deps = (events: string[] = []) => ({
-    sts: new STSClient({ region: 'ap-northeast-1' }),
-    stsWith: () => new STSClient({ region: 'ap-northeast-1' }),
+    sts: new STSClient({ region: ENV.region }),
+    stsWith: () => new STSClient({ region: ENV.region }),
     logger: new RecordingLogger(),
     mask: (secret: string) => events.push(`mask:${secret}`),
     sleep: async () => undefined,
@@ -45,7 +51,7 @@ describe('assumeRole (stubbed STS)', () => {
     sts.on(AssumeRoleWithWebIdentityCommand).resolves({ Credentials: CREDENTIALS });
     sts.on(GetCallerIdentityCommand).callsFake(() => {
       events.push('GetCallerIdentity');
-      return { Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/dev-github-deploy/gha-test' };
+      return { Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLE_NAME}/gha-test` };
     });
     const role = await assumeRole(INPUTS, 'jwt', deps(events));
     expect(events).toEqual([
@@ -54,7 +60,7 @@ describe('assumeRole (stubbed STS)', () => {
       `mask:${CREDENTIALS.SessionToken}`,
       'GetCallerIdentity',
     ]);
-    expect(role).toMatchObject({ accountId: '123456789012', expiration: CREDENTIALS.Expiration });
+    expect(role).toMatchObject({ accountId: ACCOUNT, expiration: CREDENTIALS.Expiration });
     expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)[0]!.args[0].input).toEqual({
       RoleArn: INPUTS.roleArn,
       RoleSessionName: 'gha-test',
@@ -90,7 +96,7 @@ describe('assumeRole (stubbed STS)', () => {
       .resolves({ Credentials: CREDENTIALS });
     sts
       .on(GetCallerIdentityCommand)
-      .resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/r/s' });
+      .resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLE_NAME}/s` });
     const d = deps();
     await assumeRole(INPUTS, 'jwt', d);
     expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(4);

@@ -5,6 +5,13 @@ import {
   exportCredentials,
   type Exporter,
 } from '../src/export-credentials.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
+
+/** The first configured environment's account and region, and its deploy role's session. */
+const ENV = ENVIRONMENTS[0]!;
+const ACCOUNT = ENV.account;
+const REGION = ENV.region;
 
 class RecordingRunner implements Exporter {
   readonly calls: string[] = [];
@@ -25,14 +32,14 @@ class RecordingRunner implements Exporter {
 const ROLE = {
   credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' },
   expiration: new Date('2030-01-01T00:00:00Z'),
-  accountId: '123456789012',
-  assumedRoleArn: 'arn:aws:sts::123456789012:assumed-role/r/s',
+  accountId: ACCOUNT,
+  assumedRoleArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${resourceNames(ENV).deployRole}/s`,
 };
 
 describe('exportCredentials', () => {
   it('masks before exporting, then sets the outputs and the state for post', () => {
     const runner = new RecordingRunner();
-    exportCredentials(ROLE, 'ap-northeast-1', false, runner);
+    exportCredentials(ROLE, REGION, false, runner);
     expect(runner.calls).toEqual([
       'mask AKID',
       'mask SECRET',
@@ -40,10 +47,10 @@ describe('exportCredentials', () => {
       'env AWS_ACCESS_KEY_ID=AKID',
       'env AWS_SECRET_ACCESS_KEY=SECRET',
       'env AWS_SESSION_TOKEN=TOKEN',
-      'env AWS_REGION=ap-northeast-1',
-      'env AWS_DEFAULT_REGION=ap-northeast-1',
-      'output aws-account-id=123456789012',
-      'output assumed-role-arn=arn:aws:sts::123456789012:assumed-role/r/s',
+      `env AWS_REGION=${REGION}`,
+      `env AWS_DEFAULT_REGION=${REGION}`,
+      `output aws-account-id=${ACCOUNT}`,
+      `output assumed-role-arn=${ROLE.assumedRoleArn}`,
       'output expiration=2030-01-01T00:00:00.000Z',
       `state ${STATE_EXPORTED}=${EXPORTED_VARIABLES.join(',')}`,
     ]);
@@ -51,8 +58,12 @@ describe('exportCredentials', () => {
 
   it('masks the account id when asked', () => {
     const runner = new RecordingRunner();
-    exportCredentials(ROLE, 'ap-northeast-1', true, runner);
-    expect(runner.calls).toContain('mask 123456789012');
+    exportCredentials(ROLE, REGION, true, runner);
+    expect(runner.calls).toContain(`mask ${ACCOUNT}`);
+    // Masked before it is first written as an output.
+    expect(runner.calls.indexOf(`mask ${ACCOUNT}`)).toBeLessThan(
+      runner.calls.indexOf(`output aws-account-id=${ACCOUNT}`),
+    );
   });
 });
 

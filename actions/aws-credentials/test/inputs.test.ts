@@ -1,26 +1,41 @@
 import { UserInputError } from '../../shared/src/errors.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS, PROJECT } from '../../../infra/lib/project.js';
 import { INPUT, defaultSessionName, parseInputs } from '../src/inputs.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/dev-github-deploy';
-const RUN = { repository: 'example-org/private-aws-gitops', runId: '4242', runAttempt: '2' };
+/** The first configured environment's deploy role, in its region; a run of the configured repository. */
+const ENV = ENVIRONMENTS[0]!;
+const ROLE_NAME = resourceNames(ENV).deployRole;
+const ROLE = `arn:aws:iam::${ENV.account}:role/${ROLE_NAME}`;
+const REGION = ENV.region;
+const RUN = { repository: `${PROJECT.github.owner}/${PROJECT.github.repo}`, runId: '4242', runAttempt: '2' };
 const parse = (values: Record<string, string>) => parseInputs((name) => values[name] ?? '', RUN);
 
 describe('parseInputs', () => {
   it('applies the defaults', () => {
-    expect(parse({ [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'ap-northeast-1' })).toEqual({
+    expect(parse({ [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: REGION })).toEqual({
       roleArn: ROLE,
-      region: 'ap-northeast-1',
+      region: REGION,
       audience: 'sts.amazonaws.com',
-      roleSessionName: 'gha-example-org-private-aws-gitops-4242-2',
+      roleSessionName: defaultSessionName(RUN),
       durationSeconds: 3600,
       maskAccountId: false,
     });
   });
 
+  it('names the session after the repository, the run and the attempt', () => {
+    const session = defaultSessionName(RUN);
+    expect(session).toMatch(/^gha-[\w+=,.@-]+-4242-2$/);
+    expect(session.length).toBeLessThanOrEqual(64);
+    // Slashes become dashes; the repository stays recognisable when it fits.
+    const full = `gha-${RUN.repository.replace('/', '-')}-4242-2`;
+    if (full.length <= 64 && /^[\w+=,.@-]+$/.test(full)) expect(session).toBe(full);
+  });
+
   it('reads every input', () => {
     expect(
       parse({
-        [INPUT.roleToAssume]: 'arn:aws-us-gov:iam::123456789012:role/path/to/role',
+        [INPUT.roleToAssume]: `arn:aws-us-gov:iam::${ENV.account}:role/path/to/role`,
         [INPUT.awsRegion]: 'us-gov-west-1',
         [INPUT.audience]: 'custom',
         [INPUT.roleSessionName]: 'my.session@x',
@@ -31,46 +46,48 @@ describe('parseInputs', () => {
   });
 
   it.each([
-    ['missing role', { [INPUT.awsRegion]: 'ap-northeast-1' }, "Input 'role-to-assume' is required"],
+    ['missing role', { [INPUT.awsRegion]: REGION }, "Input 'role-to-assume' is required"],
     [
       'role name instead of ARN',
-      { [INPUT.roleToAssume]: 'dev-github-deploy', [INPUT.awsRegion]: 'ap-northeast-1' },
-      "Input 'role-to-assume' must be a role ARN such as arn:aws:iam::123456789012:role/dev-github-deploy, got 'dev-github-deploy'.",
+      { [INPUT.roleToAssume]: ROLE_NAME, [INPUT.awsRegion]: REGION },
+      // The example in the message is the action's own text, the same on every configuration.
+      `Input 'role-to-assume' must be a role ARN such as arn:aws:iam::123456789012:role/dev-github-deploy, got '${ROLE_NAME}'.`,
     ],
     [
       'user ARN',
-      { [INPUT.roleToAssume]: 'arn:aws:iam::123456789012:user/bob', [INPUT.awsRegion]: 'ap-northeast-1' },
+      { [INPUT.roleToAssume]: `arn:aws:iam::${ENV.account}:user/bob`, [INPUT.awsRegion]: REGION },
       'must be a role ARN',
     ],
     [
       'short account',
-      { [INPUT.roleToAssume]: 'arn:aws:iam::1234:role/r', [INPUT.awsRegion]: 'ap-northeast-1' },
+      { [INPUT.roleToAssume]: 'arn:aws:iam::1234:role/r', [INPUT.awsRegion]: REGION },
       'must be a role ARN',
     ],
     ['missing region', { [INPUT.roleToAssume]: ROLE }, "Input 'aws-region' is required"],
     [
       'region name',
       { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'Tokyo' },
+      // The example in the message is the action's own text, the same on every configuration.
       "Input 'aws-region' must be an AWS region such as ap-northeast-1, got 'Tokyo'.",
     ],
     [
       'duration too short',
-      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'ap-northeast-1', [INPUT.roleDurationSeconds]: '899' },
+      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: REGION, [INPUT.roleDurationSeconds]: '899' },
       "Input 'role-duration-seconds' must be 900-43200, got '899'.",
     ],
     [
       'duration too long',
-      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'ap-northeast-1', [INPUT.roleDurationSeconds]: '43201' },
+      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: REGION, [INPUT.roleDurationSeconds]: '43201' },
       'must be 900-43200',
     ],
     [
       'session name with a space',
-      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'ap-northeast-1', [INPUT.roleSessionName]: 'a b' },
+      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: REGION, [INPUT.roleSessionName]: 'a b' },
       "Input 'role-session-name' must be 2-64 characters",
     ],
     [
       'mask not boolean',
-      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: 'ap-northeast-1', [INPUT.maskAwsAccountId]: 'yes' },
+      { [INPUT.roleToAssume]: ROLE, [INPUT.awsRegion]: REGION, [INPUT.maskAwsAccountId]: 'yes' },
       "Input 'mask-aws-account-id' must be true or false",
     ],
   ])('rejects %s before any call', (_name, values, message) => {

@@ -15,6 +15,7 @@ import {
 import { deployableStacks } from '../../../infra/lib/names.js';
 import { errorMessage, UserInputError } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
+import type { BootstrapRequirement } from './bootstrap-check.js';
 import type { Inputs } from './inputs.js';
 import type { ActionIoHost } from './io-host.js';
 import { blockingFindings, readNagReport, type NagFinding, type NagReport } from './nag.js';
@@ -159,6 +160,40 @@ export function selectedStacks(assembly: CachedCloudAssembly, patterns: readonly
         template,
       };
     });
+}
+
+/**
+ * What the selected stacks need from their environment's CDK bootstrap: the qualifier their
+ * synthesizer names (in the bootstrap version parameter, `/cdk-bootstrap/<qualifier>/version`) and
+ * the newest bootstrap version any of them requires.
+ */
+export function bootstrapRequirement(
+  assembly: CachedCloudAssembly,
+  stacks: readonly SelectedStack[],
+  environment: string,
+): BootstrapRequirement {
+  const names = new Set(stacks.map((stack) => stack.stackName));
+  const artifacts = assembly.cloudAssembly.stacksRecursively.filter((stack) => names.has(stack.stackName));
+  const qualifiers = new Set(
+    artifacts.map(
+      (stack) => /^\/cdk-bootstrap\/([^/]+)\/version$/.exec(stack.bootstrapStackVersionSsmParameter ?? '')?.[1],
+    ),
+  );
+  const [qualifier] = [...qualifiers];
+  if (qualifiers.size !== 1 || !qualifier) {
+    throw new UserInputError(
+      `The stacks ${[...names].join(', ')} do not name one CDK bootstrap qualifier (found ${[...qualifiers].map(String).join(', ')}): ` +
+        'every stack of an environment must use the environment’s bootstrapQualifier (infra/lib/build-app.ts).',
+    );
+  }
+  const [first] = artifacts;
+  return {
+    environment,
+    account: first?.environment.account ?? '',
+    region: first?.environment.region ?? '',
+    qualifier,
+    minimumVersion: Math.max(0, ...artifacts.map((stack) => stack.requiresBootstrapStackVersion ?? 0)),
+  };
 }
 
 /** Template-only (or change-set) diffs of the selected stacks against what is deployed. */

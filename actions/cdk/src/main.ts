@@ -3,11 +3,16 @@ import { dirname, join } from 'node:path';
 import * as core from '@actions/core';
 import { context, getOctokit } from '@actions/github';
 import { Toolkit } from '@aws-cdk/toolkit-lib';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { toolkitStackName } from '../../../infra/lib/names.js';
+import { awsClientConfig } from '../../shared/src/aws.js';
 import { errorMessage } from '../../shared/src/errors.js';
 import { actionsLogger } from '../../shared/src/logger.js';
 import { commentMarker, fitReport, renderNagFailure, renderReport, smallerReports, SUMMARY_LIMIT } from './render.js';
 import { pullRequestLabels, upsertStickyComment, type PullRequestRef } from './comment.js';
 import {
+  bootstrapRequirement,
   deployStacks,
   diffStacks,
   produceAssembly,
@@ -16,6 +21,7 @@ import {
   SynthFindingsError,
   type CommandDeps,
 } from './commands.js';
+import { checkBootstrap } from './bootstrap-check.js';
 import { parseInputs, shouldComment, type Inputs } from './inputs.js';
 import { ActionIoHost } from './io-host.js';
 import { buildReport, destructiveChanges, hasChanges } from './report.js';
@@ -27,7 +33,13 @@ export async function run(): Promise<void> {
     const inputs = parseInputs((name) => core.getInput(name));
     const io = new ActionIoHost(actionsLogger);
     const deps: CommandDeps = {
-      toolkit: new Toolkit({ ioHost: io, color: false, emojis: false }),
+      // The environment's own bootstrap stack (docs/setup.md), not the default CDKToolkit.
+      toolkit: new Toolkit({
+        ioHost: io,
+        color: false,
+        emojis: false,
+        toolkitStackName: toolkitStackName(inputs.environment),
+      }),
       io,
       logger: actionsLogger,
       cwd: inputs.workingDirectory ?? process.env.GITHUB_WORKSPACE ?? process.cwd(),
@@ -175,6 +187,15 @@ async function deploy(inputs: Inputs, deps: CommandDeps): Promise<void> {
   try {
     core.setOutput('assembly-dir', directory);
     const stacks = selectedStacks(assembly, stackPatterns(inputs));
+    const requirement = bootstrapRequirement(assembly, stacks, inputs.environment);
+    const clientConfig = awsClientConfig({ region: requirement.region, action: 'cdk' });
+    await checkBootstrap(requirement, {
+      cloudformation: new CloudFormationClient(clientConfig),
+      ssm: new SSMClient(clientConfig),
+    });
+    core.info(
+      `${inputs.environment} is bootstrapped (qualifier ${requirement.qualifier}, the foundation's execution policy and boundary).`,
+    );
     core.info(`Deploying ${stacks.map((stack) => stack.stackName).join(', ')} (${inputs.deploymentMethod}).`);
     const outputs = await deployStacks(assembly, stacks, inputs.deploymentMethod, deps);
     core.setOutput('outputs', JSON.stringify(outputs));

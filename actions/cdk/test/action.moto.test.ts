@@ -8,22 +8,44 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { addEnvironments } from '../../../infra/lib/build-app.js';
 import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
 import { enforceNag } from '../../../infra/lib/nag.js';
-import { environment, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
+import type { EnvironmentConfig } from '../../../infra/lib/config.js';
+import {
+  ALLOW_DESTRUCTIVE_LABEL,
+  bootstrapArgs,
+  cdkCommandLine,
+  deployableStacks,
+  resourceNames,
+} from '../../../infra/lib/names.js';
+import { environment, FIRST, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
 import { runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
 import { cdk } from '../../../test/helpers/cdk-cli.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
-import { deployOidcStack } from '../../../test/helpers/local-stacks.js';
+import { deployFoundation } from '../../../test/helpers/local-stacks.js';
 import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
+import { commentMarker } from '../src/render.js';
 
 /**
  * The bundled cdk action run as the runner runs it, against moto (the local AWS) and a local
- * GitHub API: deploy the base of dev, diff a changed config (a bigger task, two more endpoints)
- * with the sticky comment, then deploy the change.
+ * GitHub API: the administrator's foundation and bootstrap of the first configured environment,
+ * then deploy its base, diff a changed config (a bigger task, two more endpoints) with the sticky
+ * comment, then deploy the change.
  */
 const PR_NUMBER = 7;
 const HEAD_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
-const MARKER = '<!-- private-aws-gitops:cdk-diff:dev -->';
-const LABEL = 'allow-destructive-change';
+const ENV = FIRST.name;
+const NAMES = resourceNames(FIRST);
+const [NETWORK, SERVICE] = deployableStacks(FIRST) as [string, string];
+const MARKER = commentMarker(ENV);
+const LABEL = ALLOW_DESTRUCTIVE_LABEL;
+/**
+ * What the cost estimate and the endpoint list depend on, pinned: the configured environment may
+ * run another size, architecture or AZ count, and the expected figures must not depend on it.
+ */
+const BASE: ConfigOverrides = {
+  azCount: 2,
+  task: { cpu: 256, memoryMiB: 512, architecture: 'ARM64', spot: false, desiredCount: 1 },
+  ec2DebugEndpoints: false,
+};
 
 describe('actions/cdk against moto and a local GitHub API', () => {
   let aws: LocalAws;
@@ -32,15 +54,24 @@ describe('actions/cdk against moto and a local GitHub API', () => {
   let baseAssembly: string;
   let changedAssembly: string;
   let baseDeploy: ActionRun;
+  let unbootstrappedDeploy: ActionRun;
 
-  /** Synthesizes dev in-process with cdk-nag enforced, as `cdk synth` would, into a directory. */
+  /** The first configured environment in moto's account and region, with BASE and `overrides`. */
+  function config(overrides: ConfigOverrides = {}): EnvironmentConfig {
+    return environment(ENV, {
+      ...BASE,
+      ...overrides,
+      task: { ...BASE.task, ...overrides.task },
+      account: aws.account,
+      region: aws.region,
+    });
+  }
+
+  /** Synthesizes the environment in-process with cdk-nag enforced, as `cdk synth` would, into a directory. */
   function synth(name: string, overrides: ConfigOverrides): string {
     const outdir = join(work, name);
     const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
-    const oidc = `arn:aws:iam::${aws.account}:oidc-provider/token.actions.githubusercontent.com`;
-    addEnvironments(app, [
-      environment('dev', { ...overrides, github: { existingOidcProviderArn: oidc } }, aws.account),
-    ]);
+    addEnvironments(app, [config(overrides)]);
     enforceNag(app);
     app.synth();
     return outdir;
@@ -59,7 +90,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
 
   function runCdkAction(inputs: Record<string, string>, pullRequest = true): Promise<ActionRun> {
     return runAction('cdk', {
-      inputs: { environment: 'dev', 'github-token': 'fake-token', ...inputs },
+      inputs: { environment: ENV, 'github-token': 'fake-token', ...inputs },
       env: { ...awsEnv(), GITHUB_API_URL: api.url },
       github: pullRequest
         ? {
@@ -73,7 +104,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     });
   }
 
-  const diffInputs = { command: 'diff', stacks: 'dev-network dev-service' };
+  const diffInputs = { command: 'diff', stacks: `${NETWORK} ${SERVICE}` };
   const ourComments = () => api.comments(PR_NUMBER).filter((comment) => comment.body.includes(MARKER));
 
   beforeAll(async () => {
@@ -82,19 +113,20 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     work = mkdtempSync(join(tmpdir(), 'cdk-action-'));
     baseAssembly = synth('base', {});
     changedAssembly = synth('changed', { task: { cpu: 512, memoryMiB: 1024 }, ec2DebugEndpoints: true });
+    // The administrator's one-time set-up (docs/setup.md): the foundation (with the account's OIDC
+    // provider), then the environment's own bootstrap with the foundation's execution policy and
+    // boundary, which the deploy's preflight checks.
+    await deployFoundation(aws, ENV, { bootstrapVersion: false });
+    // A deploy before the bootstrap: the preflight refuses it.
+    unbootstrappedDeploy = await runCdkAction(
+      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
+      false,
+    );
+    const target = config();
     await cdk(
-      [
-        'bootstrap',
-        `aws://${aws.account}/${aws.region}`,
-        '--app',
-        baseAssembly,
-        '--cloudformation-execution-policies',
-        `arn:aws:iam::${aws.account}:policy/dev-cfn-execution`,
-      ],
+      [...bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }), '--app', baseAssembly],
       aws.env(),
     );
-    // After bootstrap (it creates the version parameter this overwrites): the administrator's stack.
-    await deployOidcStack(aws, 'dev');
     baseDeploy = await runCdkAction(
       { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
       false,
@@ -109,23 +141,34 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  it('refuses to deploy an environment that is not bootstrapped, with the command that bootstraps it', async () => {
+    const target = config();
+    expect(unbootstrappedDeploy.exitCode).toBe(1);
+    expect(unbootstrappedDeploy.errors.join('\n')).toContain(
+      cdkCommandLine(bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier })),
+    );
+    expect(unbootstrappedDeploy.outputs.outputs).toBeUndefined();
+  });
+
   it('deploys the base in dependency order and outputs the stack outputs as JSON', async () => {
     expect([baseDeploy.exitCode, baseDeploy.errors]).toEqual([0, []]);
     const outputs = JSON.parse(baseDeploy.outputs.outputs!) as Record<string, Record<string, string>>;
-    expect(Object.keys(outputs)).toEqual(['dev-network', 'dev-service']);
-    expect(outputs['dev-service']).toMatchObject({
-      ClusterName: 'dev-cluster',
-      ServiceName: 'dev-nginx',
-      ContainerPort: '80',
+    expect(Object.keys(outputs)).toEqual([NETWORK, SERVICE]);
+    expect(outputs[SERVICE]).toMatchObject({
+      ClusterName: NAMES.cluster,
+      ServiceName: NAMES.service,
+      ContainerPort: String(NAMES.containerPort),
     });
-    expect(outputs['dev-network']!.VpcId).toMatch(/^vpc-/);
+    expect(outputs[NETWORK]!.VpcId).toMatch(/^vpc-/);
+    // The preflight found the bootstrap as the administrator set it up.
+    expect(baseDeploy.stdout).toContain(`${ENV} is bootstrapped (qualifier ${FIRST.bootstrapQualifier}`);
     // Progress lines as CloudFormation events arrive, network before service.
     const progress = baseDeploy.stdout.split('\n').filter((line) => / CREATE_COMPLETE AWS::/.test(line));
-    expect(progress.find((line) => line.startsWith('dev-network'))).toBeDefined();
-    expect(progress.findIndex((l) => l.startsWith('dev-network'))).toBeLessThan(
-      progress.findIndex((l) => l.startsWith('dev-service')),
+    expect(progress.find((line) => line.startsWith(NETWORK))).toBeDefined();
+    expect(progress.findIndex((l) => l.startsWith(NETWORK))).toBeLessThan(
+      progress.findIndex((l) => l.startsWith(SERVICE)),
     );
-    expect(baseDeploy.summary).toContain('| `dev-service` | `ClusterName` | `dev-cluster` |');
+    expect(baseDeploy.summary).toContain(`| \`${SERVICE}\` | \`ClusterName\` | \`${NAMES.cluster}\` |`);
   });
 
   it('diff: posts one sticky comment and fails on the destructive replacement without the label', async () => {
@@ -135,18 +178,18 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(run.outputs['has-destructive-changes']).toBe('true');
     expect(run.errors).toEqual([
       expect.stringMatching(
-        /1 destructive change\(s\) in dev: replacement of AWS::ECS::TaskDefinition .*'allow-destructive-change' label/,
+        new RegExp(`1 destructive change\\(s\\) in ${ENV}: replacement of AWS::ECS::TaskDefinition .*'${LABEL}' label`),
       ),
     ]);
     const comments = ourComments();
     expect(comments).toHaveLength(1);
     const body = comments[0]!.body;
-    expect(body).toContain(`| \`dev\` | \`${aws.account}\` | \`ap-northeast-1\` | \`fedcba9\` |`);
-    expect(body).toContain('| `dev-network` | 2 | 0 | 0 | 0 |');
-    expect(body).toContain('| `dev-service` | replacement | `AWS::ECS::TaskDefinition` |');
-    expect(body).toContain('`dev-network/Network/Vpc/Ssm/Resource`');
+    expect(body).toContain(`| \`${ENV}\` | \`${aws.account}\` | \`${aws.region}\` | \`fedcba9\` |`);
+    expect(body).toContain(`| \`${NETWORK}\` | 2 | 0 | 0 | 0 |`);
+    expect(body).toContain(`| \`${SERVICE}\` | replacement | \`AWS::ECS::TaskDefinition\` |`);
+    expect(body).toContain(`\`${NETWORK}/Network/Vpc/Ssm/Resource\``);
     expect(body).toMatch(/\*\*\$\d+\.\d\d → \$\d+\.\d\d\*\* \(\+\$49\.87 per month\)/);
-    expect(body).toContain('<details><summary>Raw diff of dev-service</summary>');
+    expect(body).toContain(`<details><summary>Raw diff of ${SERVICE}</summary>`);
     // Lookup paged past the 30 comments of page one; created once.
     expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
     expect(run.summary).toContain(MARKER);
@@ -189,7 +232,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     );
     expect([run.exitCode, run.errors]).toEqual([0, []]);
     const outputs = JSON.parse(run.outputs.outputs!) as Record<string, Record<string, string>>;
-    const vpcId = outputs['dev-network']!.VpcId!;
+    const vpcId = outputs[NETWORK]!.VpcId!;
     const ec2 = new EC2Client(motoClientConfig(aws));
     const endpoints = await ec2.send(
       new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }),
@@ -197,23 +240,20 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     const services = endpoints.VpcEndpoints!.map((e) => e.ServiceName!.split('.').slice(3).join('.')).sort();
     expect(services).toEqual(['ec2messages', 'ecr.api', 'ecr.dkr', 'logs', 's3', 'ssm', 'ssmmessages']);
     const cloudformation = new CloudFormationClient(motoClientConfig(aws));
-    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: 'dev-service' }));
+    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: SERVICE }));
     expect(Stacks![0]!.StackStatus).toBe('UPDATE_COMPLETE');
 
     // And now there is nothing left to diff: the comment says so in one line.
     api.setLabels(PR_NUMBER, []);
     const diff = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
     expect([diff.exitCode, diff.outputs['has-changes']]).toEqual([0, 'false']);
-    expect(ourComments()[0]!.body.split('\n')[1]).toMatch(/^\*\*CDK diff `dev`\*\*: no changes/);
+    expect(ourComments()[0]!.body.split('\n')[1]).toMatch(new RegExp(`^\\*\\*CDK diff \`${ENV}\`\\*\\*: no changes`));
   });
 
   it('diff: a change cdk-nag refuses fails the step and says so in the sticky comment', async () => {
     const outdir = join(work, 'nag-refused');
     const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
-    const oidc = `arn:aws:iam::${aws.account}:oidc-provider/token.actions.githubusercontent.com`;
-    const { service } = addEnvironments(app, [
-      environment('dev', { github: { existingOidcProviderArn: oidc } }, aws.account),
-    ]).get('dev')!;
+    const { service } = addEnvironments(app, [config()]).get(ENV)!;
     // A pull request that grants the task role s3:* on everything.
     (service.nginx.taskDefinition.taskRole as iam.Role).addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
@@ -228,6 +268,6 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(ourComments()).toHaveLength(1);
     expect(comment!.body).toContain('cdk-nag refused `fedcba9`: synthesis stopped, so there is no diff yet.');
     expect(comment!.body).toContain('AwsSolutions-IAM5[Action::s3:*]');
-    expect(comment!.body).toContain('dev-service/Nginx/TaskDefinition/TaskRole/DefaultPolicy/Resource');
+    expect(comment!.body).toContain(`${SERVICE}/Nginx/TaskDefinition/TaskRole/DefaultPolicy/Resource`);
   });
 });

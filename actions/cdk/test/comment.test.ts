@@ -1,10 +1,12 @@
 import { getOctokit } from '@actions/github';
 import { RecordingLogger } from '../../shared/src/logger.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
+import { PROJECT, ENVIRONMENTS } from '../../../infra/lib/project.js';
 import { findComment, pullRequestLabels, upsertStickyComment, type GitHubClient } from '../src/comment.js';
+import { commentMarker } from '../src/render.js';
 
-const PR = { owner: 'example-org', repo: 'private-aws-gitops', number: 7 };
-const MARKER = '<!-- private-aws-gitops:cdk-diff:dev -->';
+const PR = { owner: PROJECT.github.owner, repo: PROJECT.github.repo, number: 7 };
+const MARKER = commentMarker(ENVIRONMENTS[0]!.name);
 
 describe('sticky diff comment (against the local GitHub API stand-in)', () => {
   let api: GitHubApi;
@@ -45,17 +47,12 @@ describe('sticky diff comment (against the local GitHub API stand-in)', () => {
 
   it('on a 422 (body too long) falls back to the next, shorter body', async () => {
     api.maxBodyLength = 100;
-    const result = await upsertStickyComment(
-      github,
-      PR,
-      MARKER,
-      [`${MARKER}\n${'x'.repeat(500)}`, `${MARKER}\nshort`],
-      logger,
-    );
+    const long = `${MARKER}\n${'x'.repeat(500)}`;
+    const result = await upsertStickyComment(github, PR, MARKER, [long, `${MARKER}\nshort`], logger);
     expect(result).toEqual(expect.objectContaining({ action: 'created', attempt: 1 }));
     expect(api.comments(7).map((c) => c.body)).toEqual([`${MARKER}\nshort`]);
     expect(logger.messages('warning')).toEqual([
-      expect.stringContaining('GitHub rejected the comment (541 characters)'),
+      expect.stringContaining(`GitHub rejected the comment (${long.length} characters)`),
     ]);
   });
 

@@ -7,8 +7,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { addEnvironments, type EnvironmentStacks } from '../../../infra/lib/build-app.js';
 import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
-import type { EnvironmentConfig } from '../../../infra/lib/config.js';
-import { environment, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
+import {
+  defaultImage,
+  environmentFromEntry,
+  validateEnvironment,
+  type EnvironmentConfig,
+  type EnvironmentEntry,
+} from '../../../infra/lib/config.js';
+import { ALLOW_DESTRUCTIVE_LABEL, resourceNames } from '../../../infra/lib/names.js';
 import { COMMENT_LIMIT, commentMarker, fitReport, renderReport, smallerReports } from '../src/render.js';
 import { buildReport, destructiveChanges, hasChanges, type DiffReport } from '../src/report.js';
 
@@ -16,12 +22,43 @@ import { buildReport, destructiveChanges, hasChanges, type DiffReport } from '..
  * The diff comment rendered from real TemplateDiffs: two syntheses of this app (the base config
  * and a changed one) compared with @aws-cdk/cloudformation-diff's fullDiff, as the toolkit does.
  * Goldens live in test/golden/; regenerate with UPDATE_GOLDEN=1 after checking the change.
+ *
+ * The goldens render a fixed, made-up environment (GOLDEN_ENTRY, not gitops.config.json's), so
+ * that they are the same on every configuration: the comment shows the environment's name,
+ * account, region, stack names and construct paths, and the sizes the costs come from.
  */
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
 
+/** A made-up environment and repository, with every setting the renderings depend on spelled out. */
+const GOLDEN_ENTRY: EnvironmentEntry = {
+  name: 'review',
+  account: '000011112222',
+  region: 'eu-central-1',
+  vpcCidr: '10.99.0.0/22',
+  azCount: 2,
+  task: { cpu: 256, memoryMiB: 512, architecture: 'ARM64', spot: false, desiredCount: 1 },
+  image: defaultImage('review'),
+  ec2DebugEndpoints: false,
+  logRetentionDays: 30,
+};
+const GOLDEN_GITHUB = { owner: 'review-org', repo: 'review-repo' };
+const ENV = GOLDEN_ENTRY.name;
+const { networkStack: NETWORK, serviceStack: SERVICE } = resourceNames(GOLDEN_ENTRY);
+
+/** The golden environment with `overrides`, validated as the app validates a configured one. */
+function goldenEnvironment(overrides: Partial<Omit<EnvironmentEntry, 'name'>> = {}): EnvironmentConfig {
+  const config = environmentFromEntry(
+    { ...GOLDEN_ENTRY, ...overrides, task: { ...GOLDEN_ENTRY.task, ...overrides.task } },
+    GOLDEN_GITHUB,
+  );
+  const problems = validateEnvironment(config);
+  if (problems.length > 0) throw new Error(`The golden environment is invalid: ${problems.join('; ')}`);
+  return config;
+}
+
 type Templates = Record<string, { Resources?: Record<string, unknown> }>;
 
-/** Synthesizes the deployable and OIDC stacks of one environment; `mutate` changes constructs. */
+/** Synthesizes the deployable and foundation stacks of one environment; `mutate` changes constructs. */
 function templates(config: EnvironmentConfig, mutate?: (stacks: EnvironmentStacks) => void): Templates {
   // Path metadata, as the CDK CLI and the toolkit enable it, gives construct paths in the diff.
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
@@ -29,7 +66,7 @@ function templates(config: EnvironmentConfig, mutate?: (stacks: EnvironmentStack
   mutate?.(stacks);
   const assembly = app.synth();
   return Object.fromEntries(
-    [stacks.network, stacks.service, stacks.githubOidc].map((stack) => [
+    [stacks.network, stacks.service, stacks.foundation].map((stack) => [
       stack.stackName,
       assembly.getStackByName(stack.stackName).template as Templates[string],
     ]),
@@ -44,14 +81,14 @@ function diffs(before: Templates, after: Templates): Record<string, TemplateDiff
 function report(before: Templates, after: Templates, extra: Partial<DiffReport> = {}): DiffReport {
   return {
     ...buildReport(diffs(before, after), after, {
-      environment: 'dev',
-      account: '123456789012',
-      region: 'ap-northeast-1',
+      environment: ENV,
+      account: GOLDEN_ENTRY.account,
+      region: GOLDEN_ENTRY.region,
       commit: '0123456789abcdef0123456789abcdef01234567',
-      runUrl: 'https://github.com/example-org/private-aws-gitops/actions/runs/4242',
+      runUrl: `https://github.com/${GOLDEN_GITHUB.owner}/${GOLDEN_GITHUB.repo}/actions/runs/4242`,
       method: 'template',
       nag: [],
-      allowLabel: 'allow-destructive-change',
+      allowLabel: ALLOW_DESTRUCTIVE_LABEL,
       allowed: false,
       failOnDestructive: true,
     }),
@@ -72,7 +109,8 @@ function expectGolden(name: string, body: string): void {
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
-const base = (overrides: ConfigOverrides = {}): Templates => templates(environment('dev', overrides, '123456789012'));
+const base = (overrides: Parameters<typeof goldenEnvironment>[0] = {}): Templates =>
+  templates(goldenEnvironment(overrides));
 
 describe('diff comment rendering (golden files)', () => {
   let baseline: Templates;
@@ -91,7 +129,7 @@ describe('diff comment rendering (golden files)', () => {
     const r = report(baseline, base({ ec2DebugEndpoints: true }));
     expect(hasChanges(r)).toBe(true);
     expect(destructiveChanges(r)).toEqual([]);
-    expect(r.stacks.find((s) => s.stackName === 'dev-network')!.added).toBe(2);
+    expect(r.stacks.find((s) => s.stackName === NETWORK)!.added).toBe(2);
     // 2 endpoints × 2 AZ × 730 h × 0.014 = 40.88 more a month.
     expect(r.cost.delta).toBeCloseTo(40.88, 2);
     const body = fitReport(r);
@@ -103,15 +141,15 @@ describe('diff comment rendering (golden files)', () => {
     const r = report(baseline, base({ task: { cpu: 512, memoryMiB: 1024 } }));
     expect(destructiveChanges(r)).toEqual([
       expect.objectContaining({
-        stack: 'dev-service',
+        stack: SERVICE,
         type: 'AWS::ECS::TaskDefinition',
         kind: 'replacement',
-        path: 'dev-service/Nginx/TaskDefinition/Resource',
+        path: `${SERVICE}/Nginx/TaskDefinition/Resource`,
       }),
     ]);
     const body = fitReport(r);
     expect(body).toContain('> [!CAUTION]');
-    expect(body).toContain('adds the `allow-destructive-change` label');
+    expect(body).toContain(`adds the \`${ALLOW_DESTRUCTIVE_LABEL}\` label`);
     expectGolden('replacement', body);
   });
 
@@ -119,12 +157,7 @@ describe('diff comment rendering (golden files)', () => {
     const r = report(
       baseline,
       base({
-        image: {
-          kind: 'pull-through-cache',
-          upstreamRepository: 'nginx/nginx',
-          tag: '1.29-alpine',
-          repositoryPrefix: 'dev-ecr-public',
-        },
+        image: { ...defaultImage(ENV), tag: '1.29-alpine' } as EnvironmentEntry['image'],
       }),
     );
     const rows = r.stacks.flatMap((s) => s.rows).filter((row) => row.type === 'AWS::ECS::TaskDefinition');
@@ -142,47 +175,47 @@ describe('diff comment rendering (golden files)', () => {
     expect(removed).toHaveLength(2);
     expect(removed.every((change) => change.kind === 'removal' && change.type === 'AWS::EC2::VPCEndpoint')).toBe(true);
     const body = fitReport(r);
-    expect(body).toContain('Allowed by the `allow-destructive-change` label');
+    expect(body).toContain(`Allowed by the \`${ALLOW_DESTRUCTIVE_LABEL}\` label`);
     expect(r.cost.delta).toBeCloseTo(-40.88, 2);
     expectGolden('removal', body);
   });
 
   it('an IAM broadening is called out', () => {
-    const after = templates(environment('dev', {}, '123456789012'), (stacks) => {
+    const after = templates(goldenEnvironment(), (stacks) => {
       stacks.service.nginx.taskDefinition.taskRole.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::example-bucket/*'] }),
       );
     });
     const r = report(baseline, after);
-    const service = r.stacks.find((s) => s.stackName === 'dev-service')!;
+    const service = r.stacks.find((s) => s.stackName === SERVICE)!;
     expect(service.iam.broadened).toBe(true);
     const body = fitReport(r);
-    expect(body).toContain('#### IAM changes in `dev-service` :warning: **broadens permissions**');
+    expect(body).toContain(`#### IAM changes in \`${SERVICE}\` :warning: **broadens permissions**`);
     expect(body).toContain('s3:GetObject');
     expectGolden('iam-broadening', body);
   });
 
   it('a security-group change is a table, and an added rule is called out', () => {
-    const after = templates(environment('dev', {}, '123456789012'), (stacks) => {
+    const after = templates(goldenEnvironment(), (stacks) => {
       stacks.service.nginx.securityGroup.addIngressRule(
-        ec2.Peer.ipv4('10.10.0.0/22'),
+        ec2.Peer.ipv4(GOLDEN_ENTRY.vpcCidr),
         ec2.Port.tcp(80),
         'from the VPC',
       );
     });
     const r = report(baseline, after);
-    expect(r.stacks.find((s) => s.stackName === 'dev-service')!.securityGroups.broadened).toBe(true);
+    expect(r.stacks.find((s) => s.stackName === SERVICE)!.securityGroups.broadened).toBe(true);
     const body = fitReport(r);
-    expect(body).toContain('#### Security group changes in `dev-service` :warning: **adds rules');
-    expect(body).toContain('10.10.0.0/22');
+    expect(body).toContain(`#### Security group changes in \`${SERVICE}\` :warning: **adds rules`);
+    expect(body).toContain(GOLDEN_ENTRY.vpcCidr);
     expectGolden('security-group', body);
   });
 
   it('a huge diff degrades step by step and stays under the limit, keeping the summary and destructive list', () => {
-    const after = templates(environment('dev', { task: { cpu: 512, memoryMiB: 1024 } }, '123456789012'), (stacks) => {
+    const after = templates(goldenEnvironment({ task: { cpu: 512, memoryMiB: 1024 } }), (stacks) => {
       for (let i = 0; i < 480; i++) {
         new ssm.StringParameter(stacks.service, `Setting${i}`, {
-          parameterName: `/dev/settings/a-rather-long-parameter-name-to-make-the-diff-big/${i}`,
+          parameterName: `/${ENV}/settings/a-rather-long-parameter-name-to-make-the-diff-big/${i}`,
           stringValue: `value-${i}-${'x'.repeat(1000)}`,
         });
       }
@@ -192,8 +225,8 @@ describe('diff comment rendering (golden files)', () => {
     expect(full.length).toBeGreaterThan(COMMENT_LIMIT);
     const body = fitReport(r);
     expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
-    expect(body).toContain(commentMarker('dev'));
-    expect(body).toContain('| `dev-service` | 480 | 0 | 0 | 1 |');
+    expect(body).toContain(commentMarker(ENV));
+    expect(body).toContain(`| \`${SERVICE}\` | 480 | 0 | 0 | 1 |`);
     expect(body).toContain('`NginxTaskDefinition60F15C8B`');
     expect(body).toContain('raw diffs omitted');
     // Tighter still: per-resource rows go next; the summary and destructive list stay.
@@ -201,12 +234,12 @@ describe('diff comment rendering (golden files)', () => {
     expect(tight.length).toBeLessThanOrEqual(6_000);
     expect(tight).toContain('per-resource rows omitted');
     expect(tight).not.toContain('`Setting0');
-    expect(tight).toContain('| `dev-service` | replacement | `AWS::ECS::TaskDefinition` |');
+    expect(tight).toContain(`| \`${SERVICE}\` | replacement | \`AWS::ECS::TaskDefinition\` |`);
     // Each fallback is no longer than the one before, and all keep the marker.
     const bodies = [...smallerReports(r)];
     expect(bodies.length).toBeGreaterThan(1);
     for (let i = 1; i < bodies.length; i++) expect(bodies[i]!.length).toBeLessThanOrEqual(bodies[i - 1]!.length);
-    for (const candidate of bodies) expect(candidate).toContain(commentMarker('dev'));
+    for (const candidate of bodies) expect(candidate).toContain(commentMarker(ENV));
     expectGolden('huge', body);
   });
 });

@@ -4,12 +4,19 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { enforceNag } from '../../../infra/lib/nag.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
 import { blockingFindings, readNagReport } from '../src/nag.js';
 import { RecordingLogger } from '../../shared/src/logger.js';
 import { deployOptions, diffMethod, stackPatterns, type SelectedStack } from '../src/commands.js';
 import { parseInputs, shouldComment } from '../src/inputs.js';
 import { ActionIoHost } from '../src/io-host.js';
 import { compareCost, estimateCost } from '../src/cost.js';
+
+/** The first configured environment: the action takes any environment name and derives the rest. */
+const FIRST = ENVIRONMENTS[0]!;
+const ENV = FIRST.name;
+const { networkStack: NETWORK, serviceStack: SERVICE } = resourceNames(FIRST);
 
 const read =
   (values: Record<string, string>) =>
@@ -18,10 +25,10 @@ const read =
 
 describe('inputs', () => {
   it('parses a diff step with defaults', () => {
-    const inputs = parseInputs(read({ command: 'diff', environment: 'dev' }));
+    const inputs = parseInputs(read({ command: 'diff', environment: ENV }));
     expect(inputs).toMatchObject({
       command: 'diff',
-      environment: 'dev',
+      environment: ENV,
       stacks: [],
       comment: 'auto',
       failOnDestructive: true,
@@ -36,19 +43,19 @@ describe('inputs', () => {
 
   it('splits stack patterns and rejects bad values with the input name', () => {
     expect(
-      parseInputs(read({ command: 'synth', environment: 'dev', stacks: 'dev-network, dev-*\ndev-service' })).stacks,
-    ).toEqual(['dev-network', 'dev-*', 'dev-service']);
-    expect(() => parseInputs(read({ command: 'destroy', environment: 'dev' }))).toThrow(
+      parseInputs(read({ command: 'synth', environment: ENV, stacks: `${NETWORK}, ${ENV}-*\n${SERVICE}` })).stacks,
+    ).toEqual([NETWORK, `${ENV}-*`, SERVICE]);
+    expect(() => parseInputs(read({ command: 'destroy', environment: ENV }))).toThrow(
       "Input 'command' must be one of synth, diff, deploy, got 'destroy'.",
     );
     expect(() => parseInputs(read({ command: 'diff', environment: 'Dev Env' }))).toThrow(/Input 'environment'/);
-    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', stacks: 'dev;rm' }))).toThrow(
+    expect(() => parseInputs(read({ command: 'diff', environment: ENV, stacks: `${ENV};rm` }))).toThrow(
       /Input 'stacks'/,
     );
-    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', 'diff-method': 'fast' }))).toThrow(
+    expect(() => parseInputs(read({ command: 'diff', environment: ENV, 'diff-method': 'fast' }))).toThrow(
       /Input 'diff-method'/,
     );
-    expect(() => parseInputs(read({ command: 'diff', environment: 'dev', 'fail-on-destructive': 'yes' }))).toThrow(
+    expect(() => parseInputs(read({ command: 'diff', environment: ENV, 'fail-on-destructive': 'yes' }))).toThrow(
       /fail-on-destructive/,
     );
   });
@@ -56,12 +63,9 @@ describe('inputs', () => {
 
 describe('toolkit wiring', () => {
   it('selects every stack of the environment for diff, only the deployable ones for deploy', () => {
-    expect(stackPatterns({ command: 'diff', environment: 'dev', stacks: [] })).toEqual(['dev-*']);
-    expect(stackPatterns({ command: 'deploy', environment: 'dev', stacks: [] })).toEqual([
-      'dev-network',
-      'dev-service',
-    ]);
-    expect(stackPatterns({ command: 'deploy', environment: 'dev', stacks: ['dev-service'] })).toEqual(['dev-service']);
+    expect(stackPatterns({ command: 'diff', environment: ENV, stacks: [] })).toEqual([`${ENV}-*`]);
+    expect(stackPatterns({ command: 'deploy', environment: ENV, stacks: [] })).toEqual([NETWORK, SERVICE]);
+    expect(stackPatterns({ command: 'deploy', environment: ENV, stacks: [SERVICE] })).toEqual([SERVICE]);
   });
 
   it('uses a change set only when asked, and never silently falls back to a template diff', () => {
@@ -72,16 +76,17 @@ describe('toolkit wiring', () => {
   });
 
   it('passes BootstrapVersion explicitly for direct deployments only', () => {
+    const VERSION_PARAMETER = `/cdk-bootstrap/${FIRST.bootstrapQualifier}/version`;
     const stacks = [
       {
-        stackName: 'dev-network',
-        template: { Parameters: { BootstrapVersion: { Default: '/cdk-bootstrap/hnb659fds/version' } } },
+        stackName: NETWORK,
+        template: { Parameters: { BootstrapVersion: { Default: VERSION_PARAMETER } } },
       },
     ] as unknown as SelectedStack[];
     expect(deployOptions(stacks, 'change-set')).toEqual({ deploymentMethod: { method: 'change-set' } });
     const direct = deployOptions(stacks, 'direct');
     expect(direct.deploymentMethod).toEqual({ method: 'direct' });
-    expect([...direct.parameters!.parameters]).toEqual([['BootstrapVersion', '/cdk-bootstrap/hnb659fds/version']]);
+    expect([...direct.parameters!.parameters]).toEqual([['BootstrapVersion', VERSION_PARAMETER]]);
     expect(direct.parameters!.keepExistingParameters).toBe(true);
   });
 });
@@ -95,13 +100,13 @@ describe('ActionIoHost', () => {
     message: '',
     data: {
       event: {
-        StackName: 'dev-service',
+        StackName: SERVICE,
         LogicalResourceId: logicalId,
         ResourceType: 'AWS::ECS::Service',
         ResourceStatus: status,
         ResourceStatusReason: reason,
       },
-      metadata: { constructPath: `dev-service/${logicalId}` },
+      metadata: { constructPath: `${SERVICE}/${logicalId}` },
     },
   });
 
@@ -112,13 +117,13 @@ describe('ActionIoHost', () => {
     await io.notify(activity('CREATE_FAILED', 'Other', 'Resource creation cancelled'));
     await io.notify(activity('CREATE_FAILED', 'Service', 'Invalid request provided: subnet not found'));
     expect(logger.messages('info')[0]).toBe(
-      'dev-service CREATE_IN_PROGRESS AWS::ECS::Service Service (dev-service/Service)',
+      `${SERVICE} CREATE_IN_PROGRESS AWS::ECS::Service Service (${SERVICE}/Service)`,
     );
     expect(io.rootFailure()).toEqual(
       expect.objectContaining({
         logicalId: 'Service',
         reason: 'Invalid request provided: subnet not found',
-        path: 'dev-service/Service',
+        path: `${SERVICE}/Service`,
       }),
     );
   });
@@ -179,13 +184,15 @@ describe('cdk-nag findings from the assembly', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
     try {
       const app = new App({ outdir });
-      const stack = new Stack(app, 'dev-bad');
+      const stack = new Stack(app, `${ENV}-bad`);
       new s3.CfnBucket(stack, 'Bucket');
       enforceNag(app);
       expect(() => app.synth()).toThrow();
       const report = readNagReport(outdir);
       const rules = blockingFindings(report.findings).map((finding) => [finding.rule, finding.path]);
-      expect(rules).toEqual(expect.arrayContaining([[expect.stringContaining('AwsSolutions-S1'), 'dev-bad/Bucket']]));
+      expect(rules).toEqual(
+        expect.arrayContaining([[expect.stringContaining('AwsSolutions-S1'), `${ENV}-bad/Bucket`]]),
+      );
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

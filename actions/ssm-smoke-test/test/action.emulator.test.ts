@@ -1,10 +1,18 @@
 import { DescribeSessionsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
 import { runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
 import { createStack } from '../../../test/helpers/local-stacks.js';
 import { startMoto, type LocalAws } from '../../../test/helpers/moto.js';
 import { startNginx, type LocalNginx } from '../../../test/helpers/nginx.js';
 import { SsmEmulator } from '../../../test/helpers/ssm-emulator/emulator.js';
 import { healthyScenario } from '../../../test/helpers/ssm-emulator/scenario.js';
+
+/** The first configured environment, which the emulator's healthy scenario plays by default. */
+const ENV = ENVIRONMENTS[0]!;
+const NAMES = resourceNames(ENV);
+/** The service to test, as the explicit inputs name it. */
+const TARGET = { cluster: NAMES.cluster, service: NAMES.service };
 
 /**
  * The bundled smoke-test action, run as the runner runs it, against the emulator (ECS runtime view,
@@ -18,14 +26,14 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
   beforeAll(async () => {
     nginx = await startNginx();
     aws = await startMoto();
-    // The service stack's outputs, as the deploy workflow leaves them (read with environment: dev).
-    await createStack(aws, 'dev-service', {
+    // The service stack's outputs, as the deploy workflow leaves them (read with `environment`).
+    await createStack(aws, NAMES.serviceStack, {
       Resources: { Marker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
       Outputs: {
-        ClusterName: { Value: 'dev-cluster' },
-        ServiceName: { Value: 'dev-nginx' },
-        ContainerName: { Value: 'nginx' },
-        ContainerPort: { Value: '80' },
+        ClusterName: { Value: NAMES.cluster },
+        ServiceName: { Value: NAMES.service },
+        ContainerName: { Value: NAMES.container },
+        ContainerPort: { Value: String(NAMES.containerPort) },
       },
     });
   }, 60_000);
@@ -48,7 +56,7 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
     runAction('ssm-smoke-test', {
       inputs,
       env: {
-        AWS_REGION: 'ap-northeast-1',
+        AWS_REGION: aws.region,
         AWS_ACCESS_KEY_ID: 'AKIDOPERATOR',
         AWS_SECRET_ACCESS_KEY: 'operator-secret',
         AWS_ENDPOINT_URL: aws.endpoint,
@@ -59,7 +67,7 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
     });
 
   it('passes on a healthy service and reports target, revision, agent, latency, status and body', async () => {
-    const result = await run({ cluster: 'dev-cluster', service: 'dev-nginx' });
+    const result = await run(TARGET);
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
     expect(result.outputs).toMatchObject({
@@ -70,11 +78,11 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
     });
     expect(Number(result.outputs['latency-ms'])).toBeGreaterThan(0);
     expect(result.summary).toContain('## Smoke test passed');
-    expect(result.summary).toContain('dev-service-NginxTaskDefinition:1');
+    expect(result.summary).toContain(`${NAMES.serviceStack}-NginxTaskDefinition:1`);
     expect(result.summary).toContain('| ECS Exec agent | RUNNING |');
     expect(result.summary).toContain('Welcome to nginx!');
     const ssm = new SSMClient({
-      region: 'ap-northeast-1',
+      region: aws.region,
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'A', secretAccessKey: 's' },
     });
@@ -83,10 +91,14 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
   });
 
   it('finds the service from the environment stack outputs, or from the deploy job outputs', async () => {
-    expect((await run({ environment: 'dev' })).exitCode).toBe(0);
+    expect((await run({ environment: ENV.name })).exitCode).toBe(0);
     const outputs = JSON.stringify({
-      'dev-network': { VpcId: 'vpc-1' },
-      'dev-service': { ClusterName: 'dev-cluster', ServiceName: 'dev-nginx', ContainerPort: '80' },
+      [NAMES.networkStack]: { VpcId: 'vpc-1' },
+      [NAMES.serviceStack]: {
+        ClusterName: NAMES.cluster,
+        ServiceName: NAMES.service,
+        ContainerPort: String(NAMES.containerPort),
+      },
     });
     expect((await run({ outputs })).exitCode).toBe(0);
   });
@@ -95,10 +107,10 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
     service().enableExecuteCommand = false;
     task().enableExecuteCommand = false;
     task().containers[0]!.agentStatus = undefined;
-    const result = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '10' });
+    const result = await run({ ...TARGET, 'timeout-seconds': '10' });
     expect(result.exitCode).toBe(1);
     const error = result.errors.join('\n');
-    expect(error).toContain('Smoke test of dev-cluster/dev-nginx failed');
+    expect(error).toContain(`Smoke test of ${NAMES.cluster}/${NAMES.service} failed`);
     expect(error).toContain('ECS Exec is not enabled on the task');
     expect(error).toContain("The doctor's findings:");
     expect(error).toMatch(/--enable-execute-command/);
@@ -107,27 +119,27 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
 
   it('fails by the deadline when the agent is not RUNNING, saying so', async () => {
     task().containers[0]!.agentStatus = 'PENDING';
-    const result = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '10' });
+    const result = await run({ ...TARGET, 'timeout-seconds': '10' });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('Not ready by the deadline. Last state: Waiting for the ECS Exec agent');
-    expect(result.errors.join('\n')).toContain('ExecuteCommandAgent of nginx is PENDING');
+    expect(result.errors.join('\n')).toContain(`ExecuteCommandAgent of ${NAMES.container} is PENDING`);
   }, 60_000);
 
   it('fails when no task runs', async () => {
     task().lastStatus = 'STOPPED';
-    const result = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '10' });
+    const result = await run({ ...TARGET, 'timeout-seconds': '10' });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('no RUNNING task of');
   }, 60_000);
 
   it('fails when the rollout is not finished by the deadline, and at once when it FAILED', async () => {
     service().rolloutState = 'IN_PROGRESS';
-    const waiting = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '10' });
+    const waiting = await run({ ...TARGET, 'timeout-seconds': '10' });
     expect(waiting.exitCode).toBe(1);
     expect(waiting.errors.join('\n')).toContain('Waiting for the rollout of');
     service().rolloutState = 'FAILED';
     const started = Date.now();
-    const failed = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '600' });
+    const failed = await run({ ...TARGET, 'timeout-seconds': '600' });
     expect(failed.exitCode).toBe(1);
     expect(failed.errors.join('\n')).toContain('FAILED (the circuit breaker rolled it back)');
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -135,8 +147,7 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
 
   it('fails when the status or the body does not match', async () => {
     const status = await run({
-      cluster: 'dev-cluster',
-      service: 'dev-nginx',
+      ...TARGET,
       'expected-status': '204',
       'timeout-seconds': '10',
     });
@@ -145,8 +156,7 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
       'Expected HTTP 204 with a body containing "Welcome to nginx"; the last answer was 200',
     );
     const body = await run({
-      cluster: 'dev-cluster',
-      service: 'dev-nginx',
+      ...TARGET,
       'expected-body': '/Goodbye/',
       'timeout-seconds': '10',
     });
@@ -156,10 +166,10 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
 
   it('explains TargetNotConnected with the doctor', async () => {
     emulator.scenario.agentsReachSsm = false;
-    const result = await run({ cluster: 'dev-cluster', service: 'dev-nginx', 'timeout-seconds': '10' });
+    const result = await run({ ...TARGET, 'timeout-seconds': '10' });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toMatch(
-      /StartSession failed: TargetNotConnected: ecs:dev-cluster_\w+_[\w-]+ is not connected\./,
+      new RegExp(`StartSession failed: TargetNotConnected: ecs:${NAMES.cluster}_\\w+_[\\w-]+ is not connected\\.`),
     );
     expect(result.errors.join('\n')).toContain("The doctor's findings:");
   }, 60_000);

@@ -1,13 +1,18 @@
 import { UserInputError } from '../../shared/src/errors.js';
 import { readActionYaml } from '../../../test/helpers/action-runner.js';
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
 import { INPUT, bodyMatcher, parseInputs } from '../src/inputs.js';
+
+/** A configured environment's name: the action takes any valid one. */
+const ENV = ENVIRONMENTS[0]!.name;
 
 const parse = (values: Record<string, string>) => parseInputs((name) => values[name] ?? '');
 
 describe('parseInputs', () => {
   it('takes the service from the environment with the defaults', () => {
-    expect(parse({ environment: 'dev' })).toMatchObject({
-      source: { kind: 'stack', environment: 'dev' },
+    expect(parse({ environment: ENV })).toMatchObject({
+      source: { kind: 'stack', environment: ENV },
       container: 'nginx',
       port: undefined,
       path: '/',
@@ -15,16 +20,21 @@ describe('parseInputs', () => {
       timeoutSeconds: 600,
       engine: 'native',
     });
-    expect(parse({ environment: 'dev' }).expectedBody.test('<h1>Welcome to nginx!</h1>')).toBe(true);
+    expect(parse({ environment: ENV }).expectedBody.test('<h1>Welcome to nginx!</h1>')).toBe(true);
   });
 
   it('prefers cluster/service, then outputs, then environment', () => {
-    expect(parse({ cluster: 'c', service: 's', outputs: '{}', environment: 'dev' }).source).toEqual({
+    expect(parse({ cluster: 'c', service: 's', outputs: '{}', environment: ENV }).source).toEqual({
       kind: 'explicit',
       cluster: 'c',
       service: 's',
     });
-    expect(parse({ outputs: '{"dev-service":{"ClusterName":"c"}}', environment: 'dev' }).source.kind).toBe('outputs');
+    expect(
+      parse({
+        outputs: JSON.stringify({ [resourceNames({ name: ENV }).serviceStack]: { ClusterName: 'c' } }),
+        environment: ENV,
+      }).source.kind,
+    ).toBe('outputs');
   });
 
   it.each([
@@ -35,12 +45,12 @@ describe('parseInputs', () => {
     [{ cluster: 'c' }, "Inputs 'cluster' and 'service' go together"],
     [{ outputs: 'not json' }, "Input 'outputs' must be the deploy job's stack outputs JSON"],
     [{ environment: 'Dev Env' }, "Input 'environment' must be an environment name such as dev, got 'Dev Env'."],
-    [{ environment: 'dev', path: 'index.html' }, "Input 'path' must start with '/', got 'index.html'."],
-    [{ environment: 'dev', 'expected-status': '2000' }, "Input 'expected-status' must be 100-599, got '2000'."],
-    [{ environment: 'dev', 'timeout-seconds': '5' }, "Input 'timeout-seconds' must be 10-3600, got '5'."],
-    [{ environment: 'dev', port: '0' }, "Input 'port' must be 1-65535, got '0'."],
-    [{ environment: 'dev', engine: 'ssh' }, "engine must be one of native, plugin, got 'ssh'."],
-    [{ environment: 'dev', 'expected-body': '/(unclosed/' }, "Input 'expected-body' is not a valid regular expression"],
+    [{ environment: ENV, path: 'index.html' }, "Input 'path' must start with '/', got 'index.html'."],
+    [{ environment: ENV, 'expected-status': '2000' }, "Input 'expected-status' must be 100-599, got '2000'."],
+    [{ environment: ENV, 'timeout-seconds': '5' }, "Input 'timeout-seconds' must be 10-3600, got '5'."],
+    [{ environment: ENV, port: '0' }, "Input 'port' must be 1-65535, got '0'."],
+    [{ environment: ENV, engine: 'ssh' }, "engine must be one of native, plugin, got 'ssh'."],
+    [{ environment: ENV, 'expected-body': '/(unclosed/' }, "Input 'expected-body' is not a valid regular expression"],
   ])('rejects %j', (values, message) => {
     expect(() => parse(values)).toThrow(UserInputError);
     expect(() => parse(values)).toThrow(message);

@@ -8,11 +8,25 @@
  *   PutRolePermissionsBoundary answer NoSuchEntity otherwise, and the stack fails): the mistake of
  *   bootstrapping with an execution policy that is created later.
  *
- * And where moto has no implementation of a resource type, what CloudFormation would have done:
- * moto ignores AWS::IAM::OIDCProvider, so the provider is created through IAM and its references
- * replaced by its ARN before moto sees the template.
+ * And where moto's CloudFormation falls short, what CloudFormation would have done: moto ignores
+ * AWS::IAM::OIDCProvider (the provider is created through IAM and its references replaced by its
+ * ARN before moto sees the template) and a role's ManagedPolicyArns (attached after the stack
+ * operation).
  */
-import { CreateOpenIDConnectProviderCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  type CloudFormationClient,
+} from '@aws-sdk/client-cloudformation';
+import {
+  AttachRolePolicyCommand,
+  CreateOpenIDConnectProviderCommand,
+  DetachRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import { parse as parseYaml } from 'yaml';
 import { describeFindings, templatePermissionFindings, type Deployer } from './deploy-permissions.js';
 import { TemplateResolver, type Template } from './intrinsics.js';
 import type { Principals } from './principals.js';
@@ -135,4 +149,59 @@ export async function provisionOidcProviders(
     Resources: resources as Template['Resources'],
     Outputs: replace(template.Outputs) as Template['Outputs'],
   };
+}
+
+/**
+ * Attaches the managed policies a stack's roles name (ManagedPolicyArns), as CloudFormation does:
+ * moto's CloudFormation creates roles with their inline policies and boundary but ignores
+ * ManagedPolicyArns, which would leave every role of a deployed stack without its permissions.
+ * Run after the stack was created or updated; detaches what the template no longer names.
+ */
+export async function attachStackManagedPolicies(
+  stackName: string,
+  where: { readonly account: string; readonly region: string; readonly partition: string },
+  clients: { readonly cloudformation: CloudFormationClient; readonly iam: IAMClient },
+): Promise<void> {
+  const { TemplateBody } = await clients.cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+  const { Stacks } = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+  const { StackResourceSummaries = [] } = await clients.cloudformation.send(
+    new ListStackResourcesCommand({ StackName: stackName }),
+  );
+  const template = (
+    TemplateBody!.trimStart().startsWith('{') ? JSON.parse(TemplateBody!) : parseYaml(TemplateBody!)
+  ) as Template;
+  const physical = Object.fromEntries(
+    StackResourceSummaries.map((summary) => [summary.LogicalResourceId!, summary.PhysicalResourceId!]),
+  );
+  const parameters = Object.fromEntries(
+    (Stacks?.[0]?.Parameters ?? []).map((p) => [p.ParameterKey!, listParameter(p.ParameterValue ?? '')]),
+  );
+  const resolver = new TemplateResolver(template, { ...where, stackName, parameters, resourceValues: physical });
+  for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::IAM::Role' || !resolver.isCreated(resource)) continue;
+    const roleName = physical[logicalId];
+    if (!roleName) continue;
+    const wanted = ((resolver.resolve(resource.Properties?.ManagedPolicyArns ?? []) as unknown[]) ?? []).filter(
+      (arn): arn is string => typeof arn === 'string',
+    );
+    const { AttachedPolicies = [] } = await clients.iam.send(
+      new ListAttachedRolePoliciesCommand({ RoleName: roleName }),
+    );
+    const attached = AttachedPolicies.map((policy) => policy.PolicyArn!);
+    for (const arn of wanted.filter((arn) => !attached.includes(arn)))
+      await clients.iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
+    for (const arn of attached.filter((arn) => !wanted.includes(arn)))
+      await clients.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
+  }
+}
+
+/** moto reports a CommaDelimitedList parameter as Python's list repr (`['a', 'b']`); AWS as `a,b`. */
+function listParameter(value: string): string {
+  const python = /^\[(.*)\]$/.exec(value.trim());
+  if (!python) return value;
+  return python[1]!
+    .split(',')
+    .map((item) => item.trim().replace(/^'(.*)'$/, '$1'))
+    .filter(Boolean)
+    .join(',');
 }

@@ -22,6 +22,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient, ListOpenIDConnectProvidersCommand, GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -30,7 +31,7 @@ import { GITHUB_OIDC_HOST } from '../../../infra/lib/names.js';
 import { motoClientConfig, type LocalAws } from '../moto.js';
 import type { OidcIssuer } from '../oidc-issuer.js';
 import { parseAwsCall, queryStructList, type AwsCall } from './aws-call.js';
-import { provisionOidcProviders, stackRefusal } from './cloudformation-rules.js';
+import { attachStackManagedPolicies, provisionOidcProviders, stackRefusal } from './cloudformation-rules.js';
 import { ADMINISTRATOR } from './foundation-policies.js';
 import { authorize, type PolicyDocument } from './evaluator.js';
 import type { Template } from './intrinsics.js';
@@ -125,10 +126,12 @@ export class IamGate {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      const started = performance.now();
       void readBody(req)
         .then((body) => this.handle(req, body))
         .then(({ status, body, headers }) => {
-          if (process.env.IAM_GATE_DEBUG) console.error(`gate: ${req.method} ${req.url} -> ${status} ${body.subarray(0, 300).toString()}`);
+          if (process.env.IAM_GATE_DEBUG)
+            console.error(`gate: ${req.method} ${req.url} -> ${status} ${body.subarray(0, 300).toString()}`);
           res.writeHead(status, headers);
           res.end(body);
         })
@@ -174,7 +177,7 @@ export class IamGate {
       forwardBody = checked.body;
     }
     this.record(caller.arn, label, 'allowed');
-    const reply = await this.forward(req, call, forwardBody);
+    const reply = normalize(call, await this.forward(req, call, forwardBody));
     await this.afterReply(caller, call, reply);
     return reply;
   }
@@ -205,6 +208,8 @@ export class IamGate {
         'aws:PrincipalAccount': caller.account,
         // IAM is global: its calls name us-east-1 as the requested Region.
         'aws:RequestedRegion': call.service === 'iam' ? 'us-east-1' : call.region,
+        // The account that owns the resource (S3 ARNs name none: the buckets here are the caller's).
+        'aws:ResourceAccount': permission.resource.split(':')[4] || caller.account,
         ...this.sessionContext(call),
         ...permission.context,
       };
@@ -379,6 +384,19 @@ export class IamGate {
   /** Learns the keys STS hands out and the sessions Session Manager starts. */
   private async afterReply(caller: Caller, call: AwsCall, reply: Reply): Promise<void> {
     if (reply.status !== 200) return;
+    if (
+      call.service === 'cloudformation' &&
+      ['CreateStack', 'UpdateStack', 'ExecuteChangeSet'].includes(call.operation)
+    ) {
+      await attachStackManagedPolicies(
+        String(call.params.StackName ?? ''),
+        { account: caller.account, region: call.region, partition: this.partition },
+        {
+          cloudformation: new CloudFormationClient({ ...motoClientConfig(this.options.aws), region: call.region }),
+          iam: this.iam,
+        },
+      );
+    }
     if (call.service === 'sts' && call.operation === 'AssumeRole') {
       const roleArn = String(call.params.RoleArn ?? '');
       const role = await this.principals.role(roleArn.split('/').pop() ?? '');
@@ -434,6 +452,24 @@ interface Reply {
 }
 
 /** CloudFormation templates are JSON or YAML (the CDK bootstrap template is YAML, in long-form intrinsics). */
+/**
+ * Where moto's answer differs in form from AWS's: moto reports a CommaDelimitedList parameter of
+ * DescribeStacks as Python's list repr (`['a', 'b']`) where AWS answers `a,b`.
+ */
+function normalize(call: AwsCall, reply: Reply): Reply {
+  if (call.service !== 'cloudformation' || call.operation !== 'DescribeStacks' || reply.status !== 200) return reply;
+  const text = reply.body.toString('utf8').replace(
+    /<ParameterValue>\[(.*?)\]<\/ParameterValue>/g,
+    (_match, items: string) =>
+      `<ParameterValue>${items
+        .split(',')
+        .map((item) => item.trim().replace(/^(?:'|&apos;|&#39;)(.*)(?:'|&apos;|&#39;)$/, '$1'))
+        .filter(Boolean)
+        .join(',')}</ParameterValue>`,
+  );
+  return { ...reply, body: Buffer.from(text) };
+}
+
 function parseTemplate(text: string): Template {
   return (text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text)) as Template;
 }

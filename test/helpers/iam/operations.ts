@@ -256,6 +256,10 @@ const OPERATIONS: Readonly<Record<string, Resolver>> = {
   's3:HeadBucket': (call, scope) => [
     { action: 's3:ListBucket', resource: s3Arn(scope, String(param(call, 'Bucket'))) },
   ],
+  // GetBucketEncryption is authorized as GetEncryptionConfiguration (S3 API reference).
+  's3:GetBucketEncryption': (call, scope) => [
+    { action: 's3:GetEncryptionConfiguration', resource: s3Arn(scope, String(param(call, 'Bucket'))) },
+  ],
   's3:GetBucketLocation': (call, scope) => [
     { action: 's3:GetBucketLocation', resource: s3Arn(scope, String(param(call, 'Bucket'))) },
   ],

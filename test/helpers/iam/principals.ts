@@ -127,10 +127,46 @@ export class Principals {
   }
 }
 
-/** IAM returns policy documents URL-encoded. */
+/**
+ * IAM returns policy documents URL-encoded. Two of moto's CloudFormation shortcuts are undone here:
+ * an `Fn::If` that resolves to AWS::NoValue is stored as a null statement (CloudFormation drops
+ * it), and a role's inline policies (the Policies property) are stored as Python's repr of the
+ * document (`{'Statement': [...]}`) instead of JSON.
+ */
 function decode(document: string | undefined): PolicyDocument {
-  const text = document ?? '{"Statement":[]}';
-  return JSON.parse(
-    text.startsWith('%7B') || text.startsWith('%7b') ? decodeURIComponent(text) : text,
-  ) as PolicyDocument;
+  const raw = document ?? '{"Statement":[]}';
+  const text = /^%7[Bb]/.test(raw) ? decodeURIComponent(raw) : raw;
+  const parsed = (text.trimStart().startsWith("{'") ? parsePythonLiteral(text) : JSON.parse(text)) as {
+    Statement?: unknown;
+  };
+  if (Array.isArray(parsed.Statement)) parsed.Statement = parsed.Statement.filter((statement) => statement !== null);
+  return parsed as PolicyDocument;
+}
+
+/** Python's repr of dicts, lists, strings, numbers, True/False/None, as the JSON value. */
+export function parsePythonLiteral(text: string): unknown {
+  let json = '';
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (char === "'" || char === '"') {
+      let value = '';
+      for (i++; i < text.length && text[i] !== char; i++) {
+        if (text[i] === '\\') {
+          i++;
+          value += text[i] === 'n' ? '\n' : text[i] === 't' ? '\t' : text[i]!;
+        } else value += text[i]!;
+      }
+      json += JSON.stringify(value);
+    } else if (text.startsWith('True', i)) {
+      json += 'true';
+      i += 3;
+    } else if (text.startsWith('False', i)) {
+      json += 'false';
+      i += 4;
+    } else if (text.startsWith('None', i)) {
+      json += 'null';
+      i += 3;
+    } else json += char;
+  }
+  return JSON.parse(json);
 }

@@ -3,6 +3,8 @@
  * moto lacks: runtimeId, managed agents, exec flags, rollout state), the agent version, and where
  * a port inside a task really is on this machine (e.g. port 80 → a real nginx on loopback).
  */
+import { resourceNames } from '../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../infra/lib/project.js';
 
 export type AgentStatus = 'PENDING' | 'RUNNING' | 'STOPPED';
 export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -80,7 +82,11 @@ export interface Scenario {
 
 export const DEFAULT_AGENT_VERSION = '3.3.1802.0';
 
-/** One healthy service with one RUNNING task whose exec agent is RUNNING; port 80 → `target`. */
+/**
+ * One healthy service with one RUNNING task whose exec agent is RUNNING; port 80 → `target`. By
+ * default it plays the first configured environment (gitops.config.json): its account, region,
+ * cluster, service and container names.
+ */
 export function healthyScenario(options: {
   readonly target: Destination;
   readonly cluster?: string;
@@ -93,9 +99,11 @@ export function healthyScenario(options: {
   /** @default arn:aws:iam::<account>:role/<env>-service-NginxTaskDefinitionTaskRole */
   readonly taskRoleArn?: string;
 }): Scenario {
-  const account = options.account ?? '123456789012';
-  const region = options.region ?? 'ap-northeast-1';
-  const cluster = options.cluster ?? 'dev-cluster';
+  const first = ENVIRONMENTS[0]!;
+  const names = resourceNames(first);
+  const account = options.account ?? first.account;
+  const region = options.region ?? first.region;
+  const cluster = options.cluster ?? names.cluster;
   const family = `${cluster.replace(/-cluster$/, '')}-service-NginxTaskDefinition`;
   const taskDefinitionArn = `arn:aws:ecs:${region}:${account}:task-definition/${family}:${options.revision ?? 1}`;
   return {
@@ -109,7 +117,7 @@ export function healthyScenario(options: {
         execLogging: { logging: 'DEFAULT' },
         services: [
           {
-            serviceName: options.service ?? 'dev-nginx',
+            serviceName: options.service ?? names.service,
             enableExecuteCommand: true,
             taskDefinitionArn,
             rolloutState: 'COMPLETED',
@@ -129,7 +137,7 @@ export function healthyScenario(options: {
                 platformVersion: '1.4.0',
                 containers: [
                   {
-                    name: options.container ?? 'nginx',
+                    name: options.container ?? names.container,
                     runtimeId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890',
                     agentStatus: 'RUNNING',
                     environment: [],
@@ -143,4 +151,14 @@ export function healthyScenario(options: {
       },
     ],
   };
+}
+
+/**
+ * The SSM target of a scenario's first task's first container, as ECS Exec names it:
+ * `ecs:<cluster>_<task id>_<container runtime id>`.
+ */
+export function ssmTargetOf(scenario: Scenario): string {
+  const cluster = scenario.clusters[0]!;
+  const task = cluster.services[0]!.tasks[0]!;
+  return `ecs:${cluster.clusterName}_${task.taskId}_${task.containers[0]!.runtimeId}`;
 }

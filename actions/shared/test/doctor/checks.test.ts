@@ -15,10 +15,17 @@ import { gatherFacts, simulationFailure } from '../../src/doctor/gather.js';
 import { failed, formatFindings, type DoctorFinding } from '../../src/doctor/index.js';
 import { decide, wildcardMatch } from '../../src/doctor/policy.js';
 import type { DoctorFacts, NamedPolicy, TaskRoleFacts } from '../../src/doctor/types.js';
+import { PORT_FORWARDING_DOCUMENT, resourceNames } from '../../../../infra/lib/names.js';
+import { ENVIRONMENTS } from '../../../../infra/lib/project.js';
 
-const TARGET = { cluster: 'dev-cluster', service: 'dev-nginx', container: 'nginx', region: 'ap-northeast-1' };
-const TASK_ARN = 'arn:aws:ecs:ap-northeast-1:111122223333:task/dev-cluster/0123456789abcdef0123456789abcdef';
-const DOCUMENT_ARN = 'arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSession';
+/** The first configured environment's service, in its account and region. */
+const ENV = ENVIRONMENTS[0]!;
+const NAMES = resourceNames(ENV);
+const ACCOUNT = ENV.account;
+const TARGET = { cluster: NAMES.cluster, service: NAMES.service, container: NAMES.container, region: ENV.region };
+const TASK_ARN = `arn:aws:ecs:${ENV.region}:${ACCOUNT}:task/${NAMES.cluster}/0123456789abcdef0123456789abcdef`;
+const DOCUMENT_ARN = `arn:aws:ssm:${ENV.region}::document/${PORT_FORWARDING_DOCUMENT}`;
+const SSO_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_abc`;
 
 describe('caller-start-session (IAM stubbed)', () => {
   const ecs = mockClient(ECSClient);
@@ -28,18 +35,18 @@ describe('caller-start-session (IAM stubbed)', () => {
 
   beforeEach(() => {
     for (const mock of [ecs, iam, sts, ec2]) mock.reset();
-    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: 'dev-nginx', status: 'ACTIVE' }] });
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: NAMES.service, status: 'ACTIVE' }] });
     ecs.on(ListTasksCommand).resolves({ taskArns: [TASK_ARN] });
     ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK_ARN, lastStatus: 'RUNNING' }] });
     sts.on(GetCallerIdentityCommand).resolves({
-      Arn: 'arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Developer_abc/alice',
-      Account: '111122223333',
+      Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_abc/alice`,
+      Account: ACCOUNT,
     });
     // SSO roles live under a path: the simulated principal must be the role's real ARN.
     iam.on(GetRoleCommand, { RoleName: 'AWSReservedSSO_Developer_abc' }).resolves({
       Role: {
         RoleName: 'AWSReservedSSO_Developer_abc',
-        Arn: 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_abc',
+        Arn: SSO_ROLE_ARN,
         Path: '/aws-reserved/sso.amazonaws.com/',
         RoleId: 'AROA',
         CreateDate: new Date(),
@@ -64,10 +71,7 @@ describe('caller-start-session (IAM stubbed)', () => {
     const finding = checkCallerStartSession(await facts());
     expect(finding.status).toBe('ok');
     const calls = iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => c.args[0].input);
-    expect(calls.map((c) => c.PolicySourceArn)).toEqual([
-      'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_abc',
-      'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_abc',
-    ]);
+    expect(calls.map((c) => c.PolicySourceArn)).toEqual([SSO_ROLE_ARN, SSO_ROLE_ARN]);
     expect(calls.map((c) => [c.ActionNames, c.ResourceArns])).toEqual([
       [['ssm:StartSession'], [TASK_ARN]],
       [['ssm:StartSession'], [DOCUMENT_ARN]],
@@ -81,7 +85,7 @@ describe('caller-start-session (IAM stubbed)', () => {
     expect(finding).toMatchObject({
       status: 'fail',
       message: expect.stringContaining(`may not ssm:StartSession on ${TASK_ARN} (implicitDeny)`),
-      fix: expect.stringContaining('Attach the developer policy dev-developer-port-forward'),
+      fix: expect.stringContaining(`Attach the developer policy ${NAMES.developerPolicy}`),
     });
   });
 

@@ -10,15 +10,16 @@ import {
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { failed, formatFindings, runDoctor, type DoctorFinding } from '../../src/doctor/index.js';
 import { UserInputError } from '../../src/errors.js';
+import { FIRST } from '../../../../infra/test/helpers/app.js';
 import { motoClientConfig } from '../../../../test/helpers/moto.js';
 import { startDoctorWorld, type DoctorWorld } from '../../../../test/helpers/doctor-world.js';
 import type { EmulatedService, Scenario } from '../../../../test/helpers/ssm-emulator/scenario.js';
 
 /**
- * The doctor against the real dev stacks in moto (IAM, EC2, STS, Logs) and the emulator (ECS),
- * each scenario breaking one thing the way it breaks in AWS.
+ * The doctor against the first configured environment's real stacks in moto (IAM, EC2, STS, Logs)
+ * and the emulator (ECS), each scenario breaking one thing the way it breaks in AWS.
  */
-describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
+describe('runDoctor against the stacks of the first configured environment (moto) and the ECS emulator', () => {
   let world: DoctorWorld;
   let ec2: EC2Client;
 
@@ -29,11 +30,15 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
   afterAll(async () => world?.stop());
 
   const target = (): { cluster: string; service: string; container: string; region: string } => ({
-    cluster: 'dev-cluster',
-    service: 'dev-nginx',
-    container: 'nginx',
+    cluster: world.names.cluster,
+    service: world.names.service,
+    container: world.names.container,
     region: world.aws.region,
   });
+  /** `aws ecs update-service` of the deployed service, as the fixes print it. */
+  const updateService = (): string =>
+    `aws ecs update-service --cluster ${world.names.cluster} --service ${world.names.service}`;
+  const ssmmessages = (): string => `com.amazonaws.${world.aws.region}.ssmmessages`;
   const serviceOf = (scenario: Scenario): EmulatedService => scenario.clusters[0]!.services[0]!;
   /** Runs the doctor on a healthy scenario changed by `breakIt`. */
   const doctor = async (breakIt: (scenario: Scenario) => void = () => {}): Promise<DoctorFinding[]> => {
@@ -67,6 +72,10 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
     return { vpcId, subnetId: Subnet!.SubnetId!, groupId: GroupId! };
   }
 
+  it('plays the first configured environment', () => {
+    expect([world.config.name, world.aws.account, world.aws.region]).toEqual([FIRST.name, FIRST.account, FIRST.region]);
+  });
+
   it('healthy: every check is ok, and the caller simulation (not in moto) is skipped with the reason', async () => {
     const findings = await doctor();
     expect(findings.map((f) => [f.check, f.status])).toEqual([
@@ -84,9 +93,11 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
       ['exec-logging', 'ok'],
     ]);
     expect(finding(findings, 'caller-start-session').message).toMatch(
-      /^not checked: iam:SimulatePrincipalPolicy for arn:aws:iam::123456789012:user\/moto could not run: the IAM endpoint does not implement it/,
+      new RegExp(
+        `^not checked: iam:SimulatePrincipalPolicy for arn:aws:iam::${world.aws.account}:user/moto could not run: the IAM endpoint does not implement it`,
+      ),
     );
-    expect(finding(findings, 'task-role').message).toContain('(boundary dev-workload-boundary too)');
+    expect(finding(findings, 'task-role').message).toContain(`(boundary ${world.names.permissionsBoundary} too)`);
     expect(finding(findings, 'exec-logging').message).toContain(`${world.ids.execLogGroup}, which exists`);
     expect(failed(findings)).toEqual([]);
   });
@@ -100,9 +111,9 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
     });
     expect(failed(findings).map((f) => f.check)).toEqual(['service-exec', 'task-exec', 'agent']);
     expect(finding(findings, 'service-exec')).toMatchObject({
-      message: expect.stringContaining('ECS Exec is off on service dev-nginx'),
+      message: expect.stringContaining(`ECS Exec is off on service ${world.names.service}`),
       fix: expect.stringContaining(
-        'aws ecs update-service --cluster dev-cluster --service dev-nginx --enable-execute-command --force-new-deployment --region ap-northeast-1',
+        `${updateService()} --enable-execute-command --force-new-deployment --region ${world.aws.region}`,
       ),
     });
     expect(finding(findings, 'service-exec').fix).toContain(
@@ -119,7 +130,7 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
     expect(failed(findings).map((f) => f.check)).toEqual(['task-exec', 'agent']);
     expect(finding(findings, 'task-exec')).toMatchObject({
       message: expect.stringContaining('the service was updated but the task not replaced'),
-      fix: 'Replace the task: aws ecs update-service --cluster dev-cluster --service dev-nginx --force-new-deployment --region ap-northeast-1',
+      fix: `Replace the task: ${updateService()} --force-new-deployment --region ${world.aws.region}`,
     });
   });
 
@@ -202,9 +213,9 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
     });
     expect(failed(findings).map((f) => f.check)).toEqual(['ssmmessages-endpoint']);
     expect(finding(findings, 'ssmmessages-endpoint')).toMatchObject({
-      message: `no com.amazonaws.ap-northeast-1.ssmmessages interface endpoint in ${vpc.vpcId}: in a VPC without a NAT route the agent cannot reach SSM (TargetNotConnected).`,
+      message: `no ${ssmmessages()} interface endpoint in ${vpc.vpcId}: in a VPC without a NAT route the agent cannot reach SSM (TargetNotConnected).`,
       fix: expect.stringContaining(
-        `aws ec2 create-vpc-endpoint --vpc-id ${vpc.vpcId} --vpc-endpoint-type Interface --service-name com.amazonaws.ap-northeast-1.ssmmessages --subnet-ids ${vpc.subnetId}`,
+        `aws ec2 create-vpc-endpoint --vpc-id ${vpc.vpcId} --vpc-endpoint-type Interface --service-name ${ssmmessages()} --subnet-ids ${vpc.subnetId}`,
       ),
     });
     expect(finding(findings, 'endpoint-security-group').status).toBe('skip');
@@ -229,7 +240,7 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
       new CreateVpcEndpointCommand({
         VpcId: vpc.vpcId,
         VpcEndpointType: 'Interface',
-        ServiceName: 'com.amazonaws.ap-northeast-1.ssmmessages',
+        ServiceName: ssmmessages(),
         SubnetIds: [vpc.subnetId],
         SecurityGroupIds: [GroupId!],
         PrivateDnsEnabled: true,
@@ -284,12 +295,12 @@ describe('runDoctor against the dev stacks (moto) and the ECS emulator', () => {
 
   it('exec logging to a log group that does not exist is a warning, not a failure', async () => {
     const findings = await doctor(
-      (s) => (s.clusters[0]!.execLogging = { logging: 'OVERRIDE', cloudWatchLogGroupName: 'dev-gone' }),
+      (s) => (s.clusters[0]!.execLogging = { logging: 'OVERRIDE', cloudWatchLogGroupName: 'exec-log-group-gone' }),
     );
     expect(failed(findings)).toEqual([]);
     expect(finding(findings, 'exec-logging')).toMatchObject({
       status: 'warn',
-      fix: 'aws logs create-log-group --log-group-name dev-gone --region ap-northeast-1 (or redeploy the service stack, which owns it)',
+      fix: `aws logs create-log-group --log-group-name exec-log-group-gone --region ${world.aws.region} (or redeploy the service stack, which owns it)`,
     });
   });
 

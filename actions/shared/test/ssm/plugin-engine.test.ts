@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmEmulator } from '../../../../test/helpers/ssm-emulator/emulator.js';
-import { healthyScenario } from '../../../../test/helpers/ssm-emulator/scenario.js';
+import { healthyScenario, ssmTargetOf } from '../../../../test/helpers/ssm-emulator/scenario.js';
 import { RecordingLogger } from '../../src/logger.js';
 import { freeLocalPort, startForwarding } from '../../src/ssm/forwarding.js';
 import { startPluginSession } from '../../src/ssm/plugin-engine.js';
@@ -12,7 +12,10 @@ import { startPluginSession } from '../../src/ssm/plugin-engine.js';
 const FAKE_PLUGIN = fileURLToPath(
   new URL('../../../../test/fixtures/fake-session-manager-plugin.cjs', import.meta.url),
 );
-const TARGET = 'ecs:dev-cluster_0a1b2c3d4e5f60718293a4b5c6d7e8f9_0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890';
+/** The healthy scenario's task (the first configured environment's cluster), and its region. */
+const SCENARIO = healthyScenario({ target: { host: '127.0.0.1', port: 9 } });
+const TARGET = ssmTargetOf(SCENARIO);
+const REGION = SCENARIO.region;
 
 /**
  * The official plugin is not installable here, so these tests check the hand-over contract with a
@@ -35,7 +38,7 @@ describe('plugin engine', () => {
 
   it('hands the StartSession response over as the AWS CLI does, and stops the plugin with SIGINT', async () => {
     const ssm = new SSMClient({
-      region: 'ap-northeast-1',
+      region: REGION,
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 's' },
     });
@@ -44,9 +47,9 @@ describe('plugin engine', () => {
       target: TARGET,
       remotePort: 80,
       localPort: await freeLocalPort(),
-      region: 'ap-northeast-1',
+      region: REGION,
       ssmEndpoint: emulator.endpoint,
-      profile: 'dev-sso',
+      profile: 'developer-sso',
       logger: new RecordingLogger(),
       binary: FAKE_PLUGIN,
     });
@@ -58,9 +61,9 @@ describe('plugin engine', () => {
         TokenValue: expect.any(String),
         StreamUrl: expect.stringContaining('/v1/data-channel/'),
       },
-      region: 'ap-northeast-1',
+      region: REGION,
       operation: 'StartSession',
-      profile: 'dev-sso',
+      profile: 'developer-sso',
       request: {
         Target: TARGET,
         DocumentName: 'AWS-StartPortForwardingSession',
@@ -77,7 +80,7 @@ describe('plugin engine', () => {
 
   it('picks a free local port for the plugin when asked for port 0, through startForwarding', async () => {
     const ssm = new SSMClient({
-      region: 'ap-northeast-1',
+      region: REGION,
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 's' },
     });
@@ -88,7 +91,7 @@ describe('plugin engine', () => {
       target: TARGET,
       remotePort: 80,
       localPort: 0,
-      region: 'ap-northeast-1',
+      region: REGION,
       logger: new RecordingLogger(),
     });
     expect(session.localPort).toBeGreaterThan(0);
@@ -100,7 +103,7 @@ describe('plugin engine', () => {
 
   it('says how to get the plugin when it is not installed', async () => {
     const ssm = new SSMClient({
-      region: 'ap-northeast-1',
+      region: REGION,
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'A', secretAccessKey: 's' },
     });
@@ -110,7 +113,7 @@ describe('plugin engine', () => {
         target: TARGET,
         remotePort: 80,
         localPort: 10080,
-        region: 'ap-northeast-1',
+        region: REGION,
         ssmEndpoint: emulator.endpoint,
         logger: new RecordingLogger(),
         binary: join(dir, 'missing-plugin'),

@@ -6,12 +6,15 @@ import WebSocket from 'ws';
 import { startNginx, type LocalNginx } from '../../../../test/helpers/nginx.js';
 import { SsmEmulator } from '../../../../test/helpers/ssm-emulator/emulator.js';
 import { OUTPUTS } from '../../../../test/helpers/ssm-emulator/agent-session.js';
-import { healthyScenario } from '../../../../test/helpers/ssm-emulator/scenario.js';
+import { healthyScenario, ssmTargetOf } from '../../../../test/helpers/ssm-emulator/scenario.js';
 import { RecordingLogger } from '../../src/logger.js';
 import { decodeMessage, MessageType } from '../../src/ssm/codec.js';
 import { PortForwardingSession, SessionStartError } from '../../src/ssm/port-session.js';
 
-const TARGET = 'ecs:dev-cluster_0a1b2c3d4e5f60718293a4b5c6d7e8f9_0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890';
+/** The healthy scenario's task (the first configured environment's cluster), and its region. */
+const SCENARIO = healthyScenario({ target: { host: '127.0.0.1', port: 9 } });
+const TARGET = ssmTargetOf(SCENARIO);
+const REGION = SCENARIO.region;
 const BIG = Buffer.alloc(1_500_000);
 for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7919) % 251;
 const MID = BIG.subarray(0, 200_000);
@@ -36,7 +39,7 @@ describe('PortForwardingSession against the emulator', () => {
       handshakeTimeoutMs: 800,
     }).start();
     ssm = new SSMClient({
-      region: 'ap-northeast-1',
+      region: REGION,
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'AKIDLIB', secretAccessKey: 's' },
       maxAttempts: 1,
@@ -217,7 +220,7 @@ describe('the emulated agent', () => {
     }).start();
     try {
       const ssm = new SSMClient({
-        region: 'ap-northeast-1',
+        region: REGION,
         endpoint: emulator.endpoint,
         credentials: { accessKeyId: 'A', secretAccessKey: 's' },
       });
@@ -255,7 +258,7 @@ describe('the emulated agent', () => {
     const emulator = await new SsmEmulator(healthyScenario({ target: { host: '127.0.0.1', port: 9 } })).start();
     try {
       const ssm = new SSMClient({
-        region: 'ap-northeast-1',
+        region: REGION,
         endpoint: emulator.endpoint,
         credentials: { accessKeyId: 'A', secretAccessKey: 's' },
       });
