@@ -192,9 +192,11 @@ class Rehearsal {
     world.gate = await new IamGate({ aws: world.aws, issuer: world.issuer, emulator: world.emulator }).start();
     world.github = await startGitHubApi();
     this.admin = world.gate.administrator();
-    const target =
-      world.nginx.kind === 'nginx' ? `nginx ${world.nginx.url}` : `built-in HTTP target ${world.nginx.url}`;
-    return `account ${this.config.account} (${this.config.region}) at ${world.gate.endpoint} (IAM enforced), ${target}`;
+    const target = world.nginx.kind === 'nginx' ? 'nginx' : 'built-in HTTP target';
+    return (
+      `account ${this.config.account} (${this.config.region}) at ${world.gate.endpoint}, IAM enforced ` +
+      `(moto ${world.aws.endpoint}), emulator ${world.emulator.endpoint}, ${target} ${world.nginx.url}`
+    );
   }
 
   /** docs/setup.md's `setup` blocks, as written, as the administrator: once, then per environment. */

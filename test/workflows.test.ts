@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { gitHubRoleArn } from '../infra/lib/names.js';
+import { ENVIRONMENTS } from '../infra/lib/project.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKFLOWS = join(ROOT, '.github/workflows');
@@ -20,6 +22,7 @@ interface Job {
   readonly environment?: string;
   readonly concurrency?: { group: string; 'cancel-in-progress': boolean };
   readonly if?: string;
+  readonly env?: Record<string, string>;
 }
 interface Workflow {
   readonly on: Record<string, unknown>;
@@ -77,56 +80,116 @@ describe('workflows', () => {
     });
   });
 
-  it('pr.yml: pull_request only, same-repository PRs get the diff with exactly the three permissions, forks a notice', () => {
-    const pr = load('pr.yml');
-    expect(Object.keys(pr.on)).toEqual(['pull_request']);
-    expect(pr.jobs.diff!.permissions).toEqual({ contents: 'read', 'id-token': 'write', 'pull-requests': 'write' });
-    expect(pr.jobs.diff!.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
-    expect(pr.jobs.fork!.if).toBe('github.event.pull_request.head.repo.full_name != github.repository');
-    expect(pr.jobs.fork!.permissions).toBeUndefined();
-    const uses = pr.jobs.diff!.steps!.map((step) => step.uses ?? '');
-    expect(uses.indexOf('./actions/aws-credentials')).toBeLessThan(uses.indexOf('./actions/cdk'));
+  it('lists no environment by hand: every environment, account, region and role comes from gitops.config.json', () => {
+    const names = ENVIRONMENTS.map((env) => env.name);
+    for (const file of files) {
+      const text = readFileSync(join(WORKFLOWS, file), 'utf8');
+      // No configured environment name, account or role ARN is written in a workflow.
+      for (const env of ENVIRONMENTS) {
+        expect([file, text.includes(env.account)]).toEqual([file, false]);
+        expect([file, new RegExp(`\\b${env.name}-github-`).test(text)]).toEqual([file, false]);
+      }
+      expect([file, /vars\.AWS_/.test(text)]).toEqual([file, false]);
+      const workflow = load(file);
+      for (const [id, job] of Object.entries(workflow.jobs)) {
+        const environment = job.environment ?? '';
+        expect([file, id, names.includes(environment)]).toEqual([file, id, false]);
+      }
+    }
   });
 
-  it('deploy.yml: push to main, environment dev, one deploy at a time, never cancelled', () => {
+  it.each(['ci.yml', 'pr.yml', 'deploy.yml', 'smoke-test.yml'])(
+    '%s: reads the environments from the configuration in a job that only reads the repository',
+    (file) => {
+      const workflow = load(file);
+      const job = Object.values(workflow.jobs).find((j) =>
+        (j.steps ?? []).some((step) => /npm run environments -- .*--github-output/.test(step.run ?? '')),
+      );
+      expect(job).toBeDefined();
+      expect(job!.permissions).toBeUndefined(); // the workflow's contents: read
+    },
+  );
+
+  it('pr.yml: pull_request only, a diff of every environment with exactly the three permissions, forks a notice', () => {
+    const pr = load('pr.yml');
+    expect(Object.keys(pr.on)).toEqual(['pull_request']);
+    const diff = pr.jobs.diff! as Job & { strategy?: { matrix?: { environment?: string } }; needs?: string };
+    expect(diff.permissions).toEqual({ contents: 'read', 'id-token': 'write', 'pull-requests': 'write' });
+    expect(diff.strategy?.matrix?.environment).toBe('${{ fromJSON(needs.environments.outputs.matrix) }}');
+    expect(pr.jobs.environments!.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
+    expect(pr.jobs.fork!.if).toBe('github.event.pull_request.head.repo.full_name != github.repository');
+    expect(pr.jobs.fork!.permissions).toBeUndefined();
+    const steps = diff.steps as Array<Step & { with?: Record<string, string> }>;
+    expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
+      '${{ matrix.environment.pullRequestRole }}',
+    );
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with?.environment).toBe('${{ matrix.environment.name }}');
+  });
+
+  it('deploy.yml: push to main, the first environment, one deploy at a time, never cancelled, then the smoke test', () => {
     const deploy = load('deploy.yml');
     expect(deploy.on).toMatchObject({ push: { branches: ['main'] } });
     const job = deploy.jobs.deploy!;
-    expect(job.environment).toBe('dev');
-    expect(job.concurrency).toEqual({ group: 'deploy-dev', 'cancel-in-progress': false });
+    const first = '${{ fromJSON(needs.environments.outputs.first).name }}';
+    expect(job.environment).toBe(first);
+    expect(job.concurrency).toEqual({ group: `deploy-${first}`, 'cancel-in-progress': false });
     expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-  });
-
-  it('deploy.yml: the smoke test runs after every deploy, with the operator role and the deploy outputs', () => {
-    const job = load('deploy.yml').jobs['smoke-test'] as Job & { needs?: string; with?: unknown };
-    expect(job.needs).toBe('deploy');
-    expect(job.environment).toBe('dev');
-    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-    const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
+    const smoke = deploy.jobs['smoke-test'] as Job & { needs?: string[] };
+    expect(smoke.needs).toEqual(['environments', 'deploy']);
+    expect(smoke.environment).toBe(first);
+    const steps = smoke.steps as Array<Step & { with?: Record<string, string> }>;
     expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
-      '${{ vars.AWS_OPERATOR_ROLE_ARN }}',
+      '${{ fromJSON(needs.environments.outputs.first).operatorRole }}',
     );
     expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with?.outputs).toBe(
       '${{ needs.deploy.outputs.outputs }}',
     );
   });
 
-  it('smoke-test.yml: on dispatch only, with environment, path and expected status, and the operator role', () => {
+  it('smoke-test.yml: on dispatch only, an environment checked against the configuration, the operator role', () => {
     const workflow = load('smoke-test.yml') as Workflow & {
       on: { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[] }> } };
     };
     expect(Object.keys(workflow.on)).toEqual(['workflow_dispatch']);
     const inputs = workflow.on.workflow_dispatch.inputs;
     expect(Object.keys(inputs).sort()).toEqual(['environment', 'expected-status', 'path']);
-    expect(inputs.environment).toMatchObject({ type: 'choice', options: ['dev', 'canary'] });
+    expect(inputs.environment).toMatchObject({ type: 'string' });
+    const check = workflow.jobs.environment!;
+    const step = (check.steps ?? []).find((s) => /npm run environments/.test(s.run ?? '')) as Step & {
+      env?: Record<string, string>;
+    };
+    // The input reaches the shell as a variable, never interpolated into the script.
+    expect(step.env).toEqual({ ENVIRONMENT: '${{ inputs.environment }}' });
     const job = workflow.jobs['smoke-test']!;
     expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
     expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
-      '${{ vars.AWS_OPERATOR_ROLE_ARN }}',
+      '${{ fromJSON(needs.environment.outputs.environment).operatorRole }}',
     );
-    expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with).toMatchObject({
-      environment: '${{ inputs.environment }}',
+  });
+
+  it('npm run environments: the configured environments, with their roles, as a workflow reads them', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/environments.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
     });
+    expect(result.status).toBe(0);
+    const matrix = JSON.parse(result.stdout) as Array<{ name: string; account: string; deployRole: string }>;
+    expect(matrix.map((env) => env.name)).toEqual(ENVIRONMENTS.map((env) => env.name));
+    expect(matrix.map((env) => env.deployRole)).toEqual(ENVIRONMENTS.map((env) => gitHubRoleArn(env, 'deployRole')));
+    const unknown = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/environments.ts', '--environment', 'no-such-env'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      },
+    );
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain(
+      `Unknown environment 'no-such-env': expected one of ${ENVIRONMENTS.map((e) => e.name).join(', ')}`,
+    );
   });
 });

@@ -196,3 +196,18 @@ export function shellLine(argv: readonly string[]): string {
 export function oidcProviderArn(account: string, partition = 'aws'): string {
   return `arn:${partition}:iam::${account}:oidc-provider/${GITHUB_OIDC_HOST}`;
 }
+
+/** The partition of a region: aws-cn for China, aws-us-gov for GovCloud, aws elsewhere. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** The ARN of one of an environment's GitHub roles. */
+export function gitHubRoleArn(
+  env: { readonly name: string; readonly account: string; readonly region: string },
+  role: 'pullRequestRole' | 'deployRole' | 'operatorRole',
+): string {
+  return `arn:${partitionOf(env.region)}:iam::${env.account}:role/${resourceNames(env)[role]}`;
+}

@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commentMarker } from '../../actions/cdk/src/render.js';
+import { ENVIRONMENTS } from '../../infra/lib/project.js';
+import { MOTO_INSTALL_COMMAND } from '../../test/helpers/moto.js';
 import { isPortClosed } from '../../test/helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,12 +50,14 @@ function rehearse(args: string[], env: Record<string, string> = {}): Rehearsal {
 /** The endpoints the rehearsal printed in step 1: after it ends, nothing may listen there. */
 function endpoints(output: string): number[] {
   const match =
-    /moto http:\/\/localhost:(\d+), emulator http:\/\/127\.0\.0\.1:(\d+), nginx http:\/\/127\.0\.0\.1:(\d+)/.exec(
+    /at http:\/\/localhost:(\d+), IAM enforced \(moto http:\/\/localhost:(\d+)\), emulator http:\/\/127\.0\.0\.1:(\d+), (?:nginx|built-in HTTP target) http:\/\/127\.0\.0\.1:(\d+)/.exec(
       output,
     );
   if (!match) throw new Error(`no endpoints in:\n${output}`);
   return match.slice(1).map(Number);
 }
+
+const [FIRST, SECOND] = ENVIRONMENTS;
 
 describe('npm run rehearse', () => {
   let output: string;
@@ -61,20 +66,28 @@ describe('npm run rehearse', () => {
   });
   afterAll(() => rmSync(output, { recursive: true, force: true }));
 
-  it('plays the whole flow offline, renders the PR comment, and stops everything', async () => {
+  it('plays the whole flow of the configured project offline, under IAM, and stops everything', async () => {
     const run = rehearse(['--keep-output', output]);
     const code = await run.exited;
     const text = run.output();
     expect([code, text]).toEqual([0, expect.stringContaining('Rehearsal passed.')]);
     for (let step = 1; step <= 6; step++) expect(text).toContain(`[${step}/6] `);
+    // The administrator's set-up is docs/setup.md's commands, for every configured environment.
+    expect(text).toMatch(/\d+ documented commands: /);
+    for (const env of ENVIRONMENTS)
+      expect(text).toContain(`${env.name} (foundation, bootstrap ${env.name}-cdk-bootstrap)`);
+    expect(text).toContain(
+      `deployed ${FIRST!.name}-network and ${FIRST!.name}-service with arn:aws:sts::${FIRST!.account}:assumed-role/${FIRST!.name}-github-deploy/`,
+    );
     expect(text).toMatch(/blocked without the label, passed with it; one comment, updated in place/);
     expect(text).toMatch(/smoke test: GET \/ → 200 in [\d.]+ ms through session/);
-    expect(text).toMatch(
-      /VPC replacement blocked without the label; pull-request token refused by the deploy role \(AccessDenied\)/,
-    );
+    expect(text).toContain('VPC replacement blocked without the label; pull-request token refused by the deploy role');
+    if (SECOND && SECOND.account === FIRST!.account)
+      expect(text).toContain(`${FIRST!.name}'s deploy role refused ${SECOND.name}'s bootstrap`);
+    expect(text).toContain('a bootstrap before its foundation refused (the execution policy does not exist)');
     expect(text).toMatch(/^total\s+[\d.]+ s$/m);
     const comment = readFileSync(join(output, 'pr-comment.md'), 'utf8');
-    expect(comment).toContain('<!-- private-aws-gitops:cdk-diff:dev -->');
+    expect(comment).toContain(commentMarker(FIRST!.name));
     expect(comment).toContain('AWS::ECS::TaskDefinition');
     for (const port of endpoints(text)) expect(await isPortClosed(port)).toBe(true);
   }, 240_000);
@@ -96,7 +109,7 @@ describe('npm run rehearse', () => {
       const run = rehearse(['--keep-output', output], { PATH: bin });
       expect(await run.exited).toBe(2);
       expect(run.output()).toContain("The local AWS needs moto's server for python3");
-      expect(run.output()).toContain("pip install 'moto[server]'");
+      expect(run.output()).toContain(MOTO_INSTALL_COMMAND);
       expect(existsSync(join(bin, 'python3'))).toBe(false);
     } finally {
       rmSync(bin, { recursive: true, force: true });
