@@ -143,12 +143,12 @@ export function bootstrapNames(target: BootstrapTarget): BootstrapNames {
  * (the CLI would synthesize the app again otherwise). docs/setup.md, `npm run configure`, the
  * rehearsal and the deploy preflight's error all print this one.
  */
-export function bootstrapArgs(target: BootstrapTarget): string[] {
+export function bootstrapArgs(target: BootstrapTarget, options: { readonly app?: string } = {}): string[] {
   const names = bootstrapNames(target);
   return [
     'bootstrap',
     '--app',
-    'cdk.out',
+    options.app ?? 'cdk.out',
     `aws://${target.account}/${target.region}`,
     '--qualifier',
     target.qualifier,
@@ -165,11 +165,14 @@ export function bootstrapArgs(target: BootstrapTarget): string[] {
  * The administrator's deploy of one environment's foundation (with their own credentials), from
  * the assembly `npx cdk synth` wrote to cdk.out, as argv after `npx cdk`.
  */
-export function foundationDeployArgs(env: { readonly name: string }): string[] {
+export function foundationDeployArgs(
+  env: { readonly name: string },
+  options: { readonly app?: string } = {},
+): string[] {
   return [
     'deploy',
     '--app',
-    'cdk.out',
+    options.app ?? 'cdk.out',
     resourceNames(env).foundationStack,
     '--method=direct',
     '--require-approval',

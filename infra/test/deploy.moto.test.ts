@@ -67,13 +67,22 @@ describe(`deploy ${FIRST.name} to the local AWS (moto) with the CDK CLI`, () => 
     await cdk(['synth', '--quiet', '-c', `environments=${FIRST.name}`, '--output', assembly], env);
     const withOutputs = async (label: string, argv: string[]): Promise<Record<string, Record<string, string>>> => {
       const outputsFile = join(assembly, `${label}-outputs.json`);
-      await cdk([...argv, '--app', assembly, '--outputs-file', outputsFile], env);
+      await cdk(
+        [
+          ...argv.filter((arg, i) => arg !== '--app' && argv[i - 1] !== '--app'),
+          '--app',
+          assembly,
+          '--outputs-file',
+          outputsFile,
+        ],
+        env,
+      );
       return JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
     };
     // 1. The administrator, with their own credentials: the foundation (and its provider stack).
     const foundation = await withOutputs('admin', foundationDeployArgs(FIRST));
     // 2. The administrator: the environment's own bootstrap, with the foundation's guardrails.
-    await cdk([...bootstrapArgs(TARGET), '--app', assembly], env);
+    await cdk(bootstrapArgs(TARGET, { app: assembly }), env);
     // 3. The deploy workflow. moto applies change sets only for creation: `--method=direct` works for updates too.
     const workload = await withOutputs('workflow', [
       'deploy',

@@ -132,7 +132,7 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     ).toEqual([NAMES.deployRole, NAMES.operatorRole, NAMES.pullRequestRole].sort());
   });
 
-  it("lets the deploy role assume exactly its own qualifier's four bootstrap roles and read its own toolkit stack", () => {
+  it("lets the deploy role assume exactly its own qualifier's four bootstrap roles and read its own bootstrap stack and version", () => {
     const statements = q.policyOf(NAMES.deployRole);
     const assume = statements.filter((s) => actions([s]).includes('sts:AssumeRole'));
     expect(assume).toHaveLength(1);
@@ -150,6 +150,11 @@ describe(`foundation stack of ${FIRST.name}`, () => {
         Effect: 'Allow',
         Action: 'cloudformation:DescribeStacks',
         Resource: `arn:${PARTITION}:cloudformation:${FIRST.region}:${FIRST.account}:stack/${BOOTSTRAP.toolkitStack}/*`,
+      }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: `arn:${PARTITION}:ssm:${FIRST.region}:${FIRST.account}:parameter${BOOTSTRAP.versionParameter}`,
       }),
     ]);
     expect(statements.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);

@@ -21,6 +21,7 @@ import { runAction, type ActionRun } from '../../../test/helpers/action-runner.j
 import { cdk } from '../../../test/helpers/cdk-cli.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
 import { deployFoundation } from '../../../test/helpers/local-stacks.js';
+import { IamGate } from '../../../test/helpers/iam/gate.js';
 import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
 import { commentMarker } from '../src/render.js';
 
@@ -49,6 +50,8 @@ const BASE: ConfigOverrides = {
 
 describe('actions/cdk against moto and a local GitHub API', () => {
   let aws: LocalAws;
+  let gate: IamGate;
+  let admin: { accessKeyId: string; secretAccessKey: string };
   let api: GitHubApi;
   let work: string;
   let baseAssembly: string;
@@ -77,11 +80,12 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     return outdir;
   }
 
+  /** The action talks to the local AWS through the IAM gate, as an administrator (the roles' own rights are the rehearsal's and the IAM tests' subject). */
   function awsEnv(): Record<string, string> {
     return {
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_ENDPOINT_URL: gate.endpoint,
+      AWS_ACCESS_KEY_ID: admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
       AWS_REGION: aws.region,
       AWS_DEFAULT_REGION: aws.region,
       AWS_EC2_METADATA_DISABLED: 'true',
@@ -108,7 +112,9 @@ describe('actions/cdk against moto and a local GitHub API', () => {
   const ourComments = () => api.comments(PR_NUMBER).filter((comment) => comment.body.includes(MARKER));
 
   beforeAll(async () => {
-    aws = await startMoto();
+    aws = await startMoto({ awsManagedPolicies: true });
+    gate = await new IamGate({ aws }).start();
+    admin = gate.administrator();
     api = await startGitHubApi();
     work = mkdtempSync(join(tmpdir(), 'cdk-action-'));
     baseAssembly = synth('base', {});
@@ -124,8 +130,8 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     );
     const target = config();
     await cdk(
-      [...bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }), '--app', baseAssembly],
-      aws.env(),
+      bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: baseAssembly }),
+      gate.env(admin),
     );
     baseDeploy = await runCdkAction(
       { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
@@ -137,6 +143,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
 
   afterAll(async () => {
     await api?.stop();
+    await gate?.stop();
     await aws?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
