@@ -1,0 +1,126 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, parseProjectFile, type ProjectFile } from '../../infra/lib/config.js';
+import { repositoryCopy } from '../../test/helpers/work-copy.js';
+import { applyOptions, nextSteps } from '../lib/configure-options.js';
+
+const CURRENT: ProjectFile = {
+  github: { owner: 'old-org', repo: 'old-repo', ownerId: '1', repoId: '2', mainBranch: 'main' },
+  environments: [
+    { name: 'dev', account: '111111111111', region: 'eu-central-1', vpcCidr: '10.10.0.0/22', azCount: 1 },
+    { name: 'canary', account: '111111111111', region: 'eu-central-1', vpcCidr: '10.20.0.0/22' },
+  ],
+};
+
+describe('npm run configure: the options applied to the configuration file', () => {
+  it('replaces the environments in the given order, keeping the settings of the ones it keeps', () => {
+    const next = applyOptions(CURRENT, {
+      environments: ['canary=222222222222', 'blue=222222222222:us-west-2'],
+      region: 'eu-west-1',
+    });
+    expect(next.environments).toEqual([
+      { name: 'canary', account: '222222222222', region: 'eu-west-1', vpcCidr: '10.20.0.0/22' },
+      { name: 'blue', account: '222222222222', region: 'us-west-2', vpcCidr: '10.10.0.0/22' },
+    ]);
+    expect(() => parseProjectFile(next)).not.toThrow();
+  });
+
+  it('gives a new environment the next free range, or the one --cidr names', () => {
+    const next = applyOptions(CURRENT, {
+      environments: ['dev=111111111111', 'canary=111111111111', 'prod=111111111111'],
+      cidrs: ['canary=172.20.8.0/22'],
+    });
+    expect(next.environments.map((env) => env.vpcCidr)).toEqual(['10.10.0.0/22', '172.20.8.0/22', '10.20.0.0/22']);
+    expect(next.environments[0]).toMatchObject({ azCount: 1 }); // kept
+  });
+
+  it('drops the old repository ids when the repository changes without new ids, keeps them otherwise', () => {
+    expect(applyOptions(CURRENT, { owner: 'new-org' }).github).toEqual({
+      owner: 'new-org',
+      repo: 'old-repo',
+      mainBranch: 'main',
+    });
+    expect(applyOptions(CURRENT, { region: 'eu-west-1' }).github).toMatchObject({ ownerId: '1', repoId: '2' });
+    expect(applyOptions(CURRENT, { owner: 'o', repo: 'r', ownerId: '7', repoId: '8' }).github).toMatchObject({
+      owner: 'o',
+      repo: 'r',
+      ownerId: '7',
+      repoId: '8',
+    });
+  });
+
+  it('moves every environment to --region when no --environment is given', () => {
+    expect(applyOptions(CURRENT, { region: 'ap-southeast-2' }).environments.map((env) => env.region)).toEqual([
+      'ap-southeast-2',
+      'ap-southeast-2',
+    ]);
+  });
+
+  it.each([
+    [['dev'], /--environment dev: expected NAME=ACCOUNT\[:REGION\]/],
+    [['dev=12'], /expected a 12-digit account after '=', found '12'/],
+    [['dev=111111111111:mars-1'], /expected an AWS region such as eu-west-1, found 'mars-1'/],
+  ])('refuses --environment %j with what it expected', (environments, message) => {
+    expect(() => applyOptions(CURRENT, { environments })).toThrow(message);
+    expect(() => applyOptions(CURRENT, { environments })).toThrow(ConfigError);
+  });
+
+  it('refuses a --cidr for an environment that is not there', () => {
+    expect(() => applyOptions(CURRENT, { cidrs: ['prod=10.0.0.0/22'] })).toThrow(/no environment named 'prod'/);
+  });
+
+  it('prints, per environment, the variables and the exact set-up commands', () => {
+    const text = nextSteps(parseProjectFile(CURRENT));
+    expect(text).toContain('export ENV=dev ACCOUNT=111111111111 REGION=eu-central-1 QUALIFIER=dev');
+    expect(text).toContain('npx cdk deploy --app cdk.out dev-foundation --method=direct --require-approval never');
+    expect(text).toContain(
+      'npx cdk bootstrap --app cdk.out aws://111111111111/eu-central-1 --qualifier canary --toolkit-stack-name canary-cdk-bootstrap',
+    );
+  });
+});
+
+describe('npm run configure, as a command', () => {
+  const copy = repositoryCopy();
+  afterAll(() => copy.remove());
+  const configure = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/configure.ts', ...args], {
+      cwd: copy.dir,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+  const file = () => readFileSync(join(copy.dir, 'gitops.config.json'), 'utf8');
+
+  it('writes a valid, formatted file, and refuses an invalid one without touching the file', () => {
+    const written = configure(
+      '--owner',
+      'acme',
+      '--repo',
+      'live',
+      '--region',
+      'eu-west-1',
+      '--environment',
+      'stage=210987654321',
+      '--environment',
+      'prod=210987654321',
+    );
+    expect([written.status, written.stderr]).toEqual([0, '']);
+    expect(written.stdout).toContain('Wrote gitops.config.json.');
+    const content = file();
+    expect(JSON.parse(content)).toMatchObject({ github: { owner: 'acme', repo: 'live' } });
+    expect(content.endsWith('\n')).toBe(true);
+
+    const refused = configure('--environment', 'a=210987654321', '--environment', 'a-b=210987654321');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("a-b.name: expected a name that does not start with another environment's name");
+    expect(file()).toBe(content);
+  });
+
+  it('changes nothing with --dry-run', () => {
+    const before = file();
+    const dry = configure('--dry-run', '--region', 'us-east-2');
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain('Dry run');
+    expect(file()).toBe(before);
+  });
+});
