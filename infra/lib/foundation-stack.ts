@@ -188,9 +188,18 @@ export class FoundationStack extends Stack {
 
     const outputs: Record<string, [string, string]> = {
       GitHubOidcProviderArn: [providerArn, 'GitHub OIDC provider the roles trust'],
-      PullRequestRoleArn: [this.pullRequestRole.roleArn, 'Repository variable AWS_PR_ROLE_ARN'],
-      DeployRoleArn: [this.deployRole.roleArn, 'Repository variable AWS_DEPLOY_ROLE_ARN'],
-      OperatorRoleArn: [this.operatorRole.roleArn, 'Repository variable AWS_OPERATOR_ROLE_ARN'],
+      PullRequestRoleArn: [
+        this.pullRequestRole.roleArn,
+        'The pull-request role (the pr workflow derives it from gitops.config.json)',
+      ],
+      DeployRoleArn: [
+        this.deployRole.roleArn,
+        'The deploy role (the deploy workflow derives it from gitops.config.json)',
+      ],
+      OperatorRoleArn: [
+        this.operatorRole.roleArn,
+        'The operator role of the smoke test (derived from gitops.config.json)',
+      ],
       DeveloperPolicyArn: [developerPolicy.managedPolicyArn, "Attach to developers' permission set"],
       PermissionsBoundaryArn: [boundary.managedPolicyArn, 'Boundary of every workload role'],
       CloudFormationExecutionPolicyArn: [

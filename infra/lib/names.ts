@@ -139,7 +139,7 @@ export function bootstrapNames(target: BootstrapTarget): BootstrapNames {
 /**
  * The administrator's `cdk bootstrap` of one environment, as argv after `npx cdk`: its own
  * qualifier and toolkit stack, the foundation's execution policy instead of AdministratorAccess,
- * and the foundation's boundary on the execution role; from the assembly `npx cdk synth` wrote
+ * and the foundation's boundary on the execution role; from the assembly `npm run synth` wrote
  * (the CLI would synthesize the app again otherwise). docs/setup.md, `npm run configure`, the
  * rehearsal and the deploy preflight's error all print this one.
  */
@@ -163,7 +163,7 @@ export function bootstrapArgs(target: BootstrapTarget, options: { readonly app?:
 
 /**
  * The administrator's deploy of one environment's foundation (with their own credentials), from
- * the assembly `npx cdk synth` wrote to cdk.out, as argv after `npx cdk`.
+ * the assembly `npm run synth` wrote to cdk.out, as argv after `npx cdk`.
  */
 export function foundationDeployArgs(
   env: { readonly name: string },

@@ -135,7 +135,7 @@ export function nextSteps(project: ProjectConfig): string {
     'Next steps (docs/setup.md explains each one):',
     '',
     '1. Synthesize every environment with cdk-nag (no AWS account needed):',
-    '     npx cdk synth --quiet',
+    '     npm run synth',
     '',
     "2-3. As an administrator of each environment's account, with your own credentials: deploy the",
     `   environment's foundation (with ${OIDC_PROVIDER_STACK} when the account needs it), then bootstrap`,

@@ -51735,6 +51735,9 @@ async function requestIdToken(audience, deps) {
   }
 }
 
+// infra/lib/names.ts
+var REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
+
 // actions/shared/src/inputs.ts
 function requiredInput(read, name, what) {
   const value = read(name).trim();
@@ -51770,7 +51773,6 @@ function matchInput(name, value, pattern, expected) {
   if (!pattern.test(value)) throw new UserInputError(`Input '${name}' must be ${expected}, got '${value}'.`);
   return value;
 }
-var AWS_REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
 
 // actions/aws-credentials/src/inputs.ts
 var INPUT = {
@@ -51793,7 +51795,7 @@ function parseInputs(read, run2) {
   const region = matchInput(
     INPUT.awsRegion,
     requiredInput(read, INPUT.awsRegion, "the AWS region, e.g. ap-northeast-1"),
-    AWS_REGION_PATTERN,
+    REGION_PATTERN,
     "an AWS region such as ap-northeast-1"
   );
   const sessionName = optionalInput(read, INPUT.roleSessionName);

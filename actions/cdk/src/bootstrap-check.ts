@@ -31,7 +31,7 @@ export async function checkBootstrap(
   const names = bootstrapNames(target);
   const fix =
     `An administrator of ${requirement.account} runs, once the environment's foundation exists, from a clone ` +
-    `after \`npx cdk synth\` (docs/setup.md):\n  ${cdkCommandLine(bootstrapArgs(target))}`;
+    `after \`npm run synth\` (docs/setup.md):\n  ${cdkCommandLine(bootstrapArgs(target))}`;
   let stack: Stack | undefined;
   try {
     const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: names.toolkitStack }));

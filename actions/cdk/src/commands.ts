@@ -50,7 +50,9 @@ export interface SelectedStack {
 /** The stack patterns of a command: the input's, or the environment's defaults. */
 export function stackPatterns(inputs: Pick<Inputs, 'command' | 'environment' | 'stacks'>): string[] {
   if (inputs.stacks.length > 0) return [...inputs.stacks];
-  return inputs.command === 'deploy' ? deployableStacks({ name: inputs.environment }) : [`${inputs.environment}-*`];
+  // Diff and deploy cover what the workflows deploy; the foundation is the administrator's (and
+  // the pull-request role may not read it). Synth covers every stack of the environment.
+  return inputs.command === 'synth' ? [`${inputs.environment}-*`] : deployableStacks({ name: inputs.environment });
 }
 
 export function stackSelector(patterns: readonly string[]): StackSelector {

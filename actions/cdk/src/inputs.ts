@@ -1,3 +1,4 @@
+import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../../../infra/lib/names.js';
 import { UserInputError } from '../../shared/src/errors.js';
 import { booleanInput, optionalInput, requiredInput, type InputReader } from '../../shared/src/inputs.js';
 
@@ -45,7 +46,6 @@ export interface Inputs {
   readonly reportFile?: string;
 }
 
-const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,14}$/;
 const STACK_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9*-]*$/;
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -63,9 +63,9 @@ export function parseInputs(read: InputReader): Inputs {
     'deploy',
   ] as const);
   const environment = requiredInput(read, INPUT.environment, 'the environment name, e.g. dev');
-  if (!ENVIRONMENT_NAME.test(environment)) {
+  if (!ENVIRONMENT_NAME_PATTERN.test(environment)) {
     throw new UserInputError(
-      `Input 'environment' must be an environment name of infra/lib/config.ts (e.g. dev), got '${environment}'.`,
+      `Input 'environment' must be an environment name of gitops.config.json (${ENVIRONMENT_NAME_RULE}), got '${environment}'.`,
     );
   }
   const stacks = (optionalInput(read, INPUT.stacks) ?? '').split(/[\s,]+/).filter(Boolean);

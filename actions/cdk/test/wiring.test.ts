@@ -62,8 +62,9 @@ describe('inputs', () => {
 });
 
 describe('toolkit wiring', () => {
-  it('selects every stack of the environment for diff, only the deployable ones for deploy', () => {
-    expect(stackPatterns({ command: 'diff', environment: ENV, stacks: [] })).toEqual([`${ENV}-*`]);
+  it('synthesizes every stack of the environment, diffs and deploys only the deployable ones (not the foundation)', () => {
+    expect(stackPatterns({ command: 'synth', environment: ENV, stacks: [] })).toEqual([`${ENV}-*`]);
+    expect(stackPatterns({ command: 'diff', environment: ENV, stacks: [] })).toEqual([NETWORK, SERVICE]);
     expect(stackPatterns({ command: 'deploy', environment: ENV, stacks: [] })).toEqual([NETWORK, SERVICE]);
     expect(stackPatterns({ command: 'deploy', environment: ENV, stacks: [SERVICE] })).toEqual([SERVICE]);
   });

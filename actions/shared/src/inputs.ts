@@ -48,4 +48,5 @@ export function matchInput(name: string, value: string, pattern: RegExp, expecte
   return value;
 }
 
-export const AWS_REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/;
+/** The region pattern every part of the project shares (infra/lib/names.ts). */
+export { REGION_PATTERN as AWS_REGION_PATTERN } from '../../../infra/lib/names.js';

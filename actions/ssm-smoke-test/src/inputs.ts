@@ -1,3 +1,4 @@
+import { CONTAINER_PORT, ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../../../infra/lib/names.js';
 import { UserInputError } from '../../shared/src/errors.js';
 import { integerInput, optionalInput, type InputReader } from '../../shared/src/inputs.js';
 import { parseEngine, type Engine } from '../../shared/src/ssm/forwarding.js';
@@ -24,8 +25,8 @@ export type ServiceSource =
 
 export interface Inputs {
   readonly source: ServiceSource;
-  /** @default 'nginx' */
-  readonly container: string;
+  /** @default - the service stack's ContainerName output, else CONTAINER_NAME (infra/lib/names.ts) */
+  readonly container?: string;
   readonly port?: number;
   /** @default '/' */
   readonly path: string;
@@ -84,8 +85,10 @@ export function parseInputs(read: InputReader): Inputs {
       throw new UserInputError("Input 'outputs' must be a JSON object of stacks and their outputs.");
     source = { kind: 'outputs', outputs: parsed as Record<string, Record<string, string>> };
   } else if (environment) {
-    if (!/^[a-z][a-z0-9-]{1,14}$/.test(environment))
-      throw new UserInputError(`Input 'environment' must be an environment name such as dev, got '${environment}'.`);
+    if (!ENVIRONMENT_NAME_PATTERN.test(environment))
+      throw new UserInputError(
+        `Input 'environment' must be an environment name of gitops.config.json (${ENVIRONMENT_NAME_RULE}), got '${environment}'.`,
+      );
     source = { kind: 'stack', environment };
   } else {
     throw new UserInputError(
@@ -97,8 +100,12 @@ export function parseInputs(read: InputReader): Inputs {
   const port = optionalInput(read, INPUT.port);
   return {
     source,
-    container: optionalInput(read, INPUT.container) ?? 'nginx',
-    port: port === undefined ? undefined : integerInput(read, INPUT.port, { defaultValue: 80, min: 1, max: 65535 }),
+    // Unset: the service stack's ContainerName output, else the project's container name.
+    container: optionalInput(read, INPUT.container),
+    port:
+      port === undefined
+        ? undefined
+        : integerInput(read, INPUT.port, { defaultValue: CONTAINER_PORT, min: 1, max: 65535 }),
     path,
     expectedStatus: integerInput(read, INPUT.expectedStatus, { defaultValue: 200, min: 100, max: 599 }),
     expectedBody: bodyMatcher(read(INPUT.expectedBody) === '' ? 'Welcome to nginx' : read(INPUT.expectedBody)),

@@ -1,3 +1,4 @@
+import { CONTAINER_NAME, CONTAINER_PORT } from '../../../infra/lib/names.js';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage } from '../../shared/src/errors.js';
@@ -46,8 +47,9 @@ export class SmokeTestError extends Error {
  */
 export async function smokeTest(inputs: Inputs, service: ServiceRef, deps: SmokeTestDeps): Promise<SmokeTestResult> {
   const deadline = deps.clock.now() + inputs.timeoutSeconds * 1000;
-  const container = inputs.container || service.container || 'nginx';
-  const port = inputs.port ?? service.port ?? 80;
+  // The stack's outputs say which container and port; the project's names when they do not.
+  const container = inputs.container ?? service.container ?? CONTAINER_NAME;
+  const port = inputs.port ?? service.port ?? CONTAINER_PORT;
   let task: ReadyTask | undefined;
   let session: ForwardingSession | undefined;
   try {

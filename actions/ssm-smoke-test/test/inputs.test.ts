@@ -13,7 +13,7 @@ describe('parseInputs', () => {
   it('takes the service from the environment with the defaults', () => {
     expect(parse({ environment: ENV })).toMatchObject({
       source: { kind: 'stack', environment: ENV },
-      container: 'nginx',
+      container: undefined, // the service stack's ContainerName output decides
       port: undefined,
       path: '/',
       expectedStatus: 200,
@@ -44,7 +44,10 @@ describe('parseInputs', () => {
     ],
     [{ cluster: 'c' }, "Inputs 'cluster' and 'service' go together"],
     [{ outputs: 'not json' }, "Input 'outputs' must be the deploy job's stack outputs JSON"],
-    [{ environment: 'Dev Env' }, "Input 'environment' must be an environment name such as dev, got 'Dev Env'."],
+    [
+      { environment: 'Dev Env' },
+      "Input 'environment' must be an environment name of gitops.config.json (2-15 lower-case letters, digits and single dashes, starting with a letter and not ending with a dash), got 'Dev Env'.",
+    ],
     [{ environment: ENV, path: 'index.html' }, "Input 'path' must start with '/', got 'index.html'."],
     [{ environment: ENV, 'expected-status': '2000' }, "Input 'expected-status' must be 100-599, got '2000'."],
     [{ environment: ENV, 'timeout-seconds': '5' }, "Input 'timeout-seconds' must be 10-3600, got '5'."],

@@ -1,3 +1,4 @@
+import { REGION_PATTERN } from '../../../../infra/lib/names.js';
 /**
  * The ECS Exec doctor: the checks of aws-samples' ecs-exec-checker, with the SDK, for one service
  * (or one of its tasks). Each finding says what is wrong and the exact fix. Used by
@@ -48,8 +49,8 @@ function validate(target: DoctorTarget): void {
     if (!NAME.test(target[field] ?? ''))
       throw new UserInputError(`doctor: ${field} must be an ECS name, got '${target[field]}'`);
   }
-  if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/.test(target.region ?? ''))
-    throw new UserInputError(`doctor: region must be an AWS region such as ap-northeast-1, got '${target.region}'`);
+  if (!REGION_PATTERN.test(target.region ?? ''))
+    throw new UserInputError(`doctor: region must be an AWS region such as eu-west-1, got '${target.region}'`);
   if (target.taskId !== undefined && !/^[a-f0-9]{32}$/.test(target.taskId.split('/').pop()!))
     throw new UserInputError(`doctor: task must be a task id (32 hex characters) or task ARN, got '${target.taskId}'`);
 }
