@@ -19,6 +19,26 @@ export interface StoredComment {
   readonly user: { readonly login: string };
 }
 
+/** A pull request as the stand-in keeps it. */
+export interface StoredPullRequest {
+  readonly number: number;
+  readonly author: string;
+  headSha: string;
+  /** Its commits, oldest first, with their committer dates. */
+  readonly commits: { sha: string; date: string }[];
+  /** The commit its merge made on the base branch, once merged. */
+  mergeCommitSha?: string;
+  mergedAt?: string;
+}
+
+/** A labeled/unlabeled event of an issue, as the issue events API lists it. */
+export interface StoredLabelEvent {
+  readonly event: 'labeled' | 'unlabeled';
+  readonly label: { readonly name: string };
+  readonly actor: { readonly login: string };
+  readonly created_at: string;
+}
+
 export interface GitHubApiOptions {
   /** Bodies longer than this get a 422 "Body is too long", as GitHub answers. @default 65536 */
   readonly maxBodyLength?: number;
@@ -27,7 +47,8 @@ export interface GitHubApiOptions {
 /**
  * A local stand-in for the few GitHub REST endpoints the actions use: list issue comments (with
  * `per_page`/`page` pagination and a Link header, 30 a page by default), create and update a
- * comment, list an issue's labels. Listens on 127.0.0.1; records every request.
+ * comment, list an issue's labels and its label events, remove a label, the pull requests of a
+ * commit, a pull request and its commits. Listens on 127.0.0.1; records every request.
  */
 export interface GitHubApi {
   /** Base URL, for GITHUB_API_URL. */
@@ -37,7 +58,19 @@ export interface GitHubApi {
   comments(issue: number): StoredComment[];
   /** Adds a comment as another user (to fill pages before the action's own). */
   addComment(issue: number, body: string, login?: string): StoredComment;
-  setLabels(issue: number, labels: string[]): void;
+  /**
+   * Sets an issue's labels as `actor` would (default: a maintainer), recording a labeled or
+   * unlabeled event for each change at `at` (default: now).
+   */
+  setLabels(issue: number, labels: string[], actor?: string, at?: string): void;
+  labels(issue: number): string[];
+  /** Opens a pull request (its head commit pushed now, unless `at` says when). */
+  openPullRequest(pr: { number: number; author: string; headSha: string; at?: string }): StoredPullRequest;
+  /** A new push to the pull request. */
+  pushToPullRequest(issue: number, sha: string, at?: string): void;
+  /** Merges it: `mergeCommitSha` is the commit on main the deploy runs for. */
+  mergePullRequest(issue: number, mergeCommitSha: string): void;
+  labelEvents(issue: number): StoredLabelEvent[];
   maxBodyLength: number;
   stop(): Promise<void>;
 }
@@ -57,6 +90,22 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
 export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<GitHubApi> {
   const comments = new Map<number, StoredComment[]>();
   const labels = new Map<number, string[]>();
+  const labelEvents = new Map<number, StoredLabelEvent[]>();
+  const pullRequests = new Map<number, StoredPullRequest>();
+  const issueLabelEvents = (issue: number): StoredLabelEvent[] => {
+    if (!labelEvents.has(issue)) labelEvents.set(issue, []);
+    return labelEvents.get(issue)!;
+  };
+  const pullJson = (pr: StoredPullRequest) => ({
+    number: pr.number,
+    user: { login: pr.author, type: 'User' },
+    head: { sha: pr.headSha, ref: `pr-${pr.number}` },
+    base: { ref: 'main' },
+    merged_at: pr.mergedAt ?? null,
+    merge_commit_sha: pr.mergeCommitSha ?? null,
+    labels: (labels.get(pr.number) ?? []).map((name, index) => ({ id: index + 1, name })),
+    state: pr.mergedAt ? 'closed' : 'open',
+  });
   const requests: RecordedRequest[] = [];
   let nextId = 1000;
   const issueComments = (issue: number): StoredComment[] => {
@@ -135,6 +184,52 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         send(response, 200, comment);
         return;
       }
+      match = /^\/repos\/[^/]+\/[^/]+\/commits\/([0-9a-f]+)\/pulls$/.exec(url.pathname);
+      if (match && request.method === 'GET') {
+        const sha = match[1]!;
+        const found = [...pullRequests.values()].filter(
+          (pr) => pr.mergeCommitSha === sha || pr.headSha === sha || pr.commits.some((c) => c.sha === sha),
+        );
+        send(response, 200, found.map(pullJson));
+        return;
+      }
+      match = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)(\/commits)?$/.exec(url.pathname);
+      if (match && request.method === 'GET') {
+        const pr = pullRequests.get(Number(match[1]));
+        if (!pr) return send(response, 404, { message: 'Not Found' });
+        if (!match[2]) return send(response, 200, pullJson(pr));
+        send(
+          response,
+          200,
+          pr.commits.map((c) => ({
+            sha: c.sha,
+            commit: { committer: { date: c.date }, author: { date: c.date } },
+          })),
+        );
+        return;
+      }
+      match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/events$/.exec(url.pathname);
+      if (match && request.method === 'GET') {
+        send(response, 200, issueLabelEvents(Number(match[1])));
+        return;
+      }
+      match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels\/([^/]+)$/.exec(url.pathname);
+      if (match && request.method === 'DELETE') {
+        const issue = Number(match[1]);
+        const name = decodeURIComponent(match[2]!);
+        if (!(labels.get(issue) ?? []).includes(name)) return send(response, 404, { message: 'Label does not exist' });
+        api.setLabels(
+          issue,
+          (labels.get(issue) ?? []).filter((l) => l !== name),
+          'github-actions[bot]',
+        );
+        send(
+          response,
+          200,
+          (labels.get(issue) ?? []).map((l, index) => ({ id: index + 1, name: l })),
+        );
+        return;
+      }
       match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels$/.exec(url.pathname);
       if (match && request.method === 'GET') {
         send(
@@ -159,9 +254,38 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       issueComments(issue).push(comment);
       return comment;
     },
-    setLabels(issue: number, names: string[]) {
+    setLabels(issue: number, names: string[], actor = 'maintainer', at = new Date().toISOString()) {
+      const before = labels.get(issue) ?? [];
+      for (const name of names.filter((n) => !before.includes(n)))
+        issueLabelEvents(issue).push({ event: 'labeled', label: { name }, actor: { login: actor }, created_at: at });
+      for (const name of before.filter((n) => !names.includes(n)))
+        issueLabelEvents(issue).push({ event: 'unlabeled', label: { name }, actor: { login: actor }, created_at: at });
       labels.set(issue, [...names]);
     },
+    labels: (issue: number) => [...(labels.get(issue) ?? [])],
+    openPullRequest(pr: { number: number; author: string; headSha: string; at?: string }) {
+      const stored: StoredPullRequest = {
+        number: pr.number,
+        author: pr.author,
+        headSha: pr.headSha,
+        commits: [{ sha: pr.headSha, date: pr.at ?? new Date().toISOString() }],
+      };
+      pullRequests.set(pr.number, stored);
+      return stored;
+    },
+    pushToPullRequest(issue: number, sha: string, at = new Date().toISOString()) {
+      const pr = pullRequests.get(issue);
+      if (!pr) throw new Error(`no pull request #${issue}`);
+      pr.commits.push({ sha, date: at });
+      pr.headSha = sha;
+    },
+    mergePullRequest(issue: number, mergeCommitSha: string) {
+      const pr = pullRequests.get(issue);
+      if (!pr) throw new Error(`no pull request #${issue}`);
+      pr.mergeCommitSha = mergeCommitSha;
+      pr.mergedAt = new Date().toISOString();
+    },
+    labelEvents: (issue: number) => [...issueLabelEvents(issue)],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 }
