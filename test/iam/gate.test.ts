@@ -1,4 +1,12 @@
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStackDriftDetectionStatusCommand,
+  DescribeStackResourceDriftsCommand,
+  DescribeStacksCommand,
+  DetectStackDriftCommand,
+} from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   AttachRolePolicyCommand,
   CreatePolicyCommand,
@@ -272,5 +280,62 @@ describe('the IAM gate in front of the local AWS', () => {
     expect(Stacks![0]!.Outputs).toEqual([expect.objectContaining({ OutputKey: 'ProviderArn', OutputValue: arn })]);
     const { AttachedPolicies } = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'from-stack' }));
     expect(AttachedPolicies!.map((p) => p.PolicyArn)).toEqual([Policy!.Arn]);
+  });
+
+  it('detects drift, which moto lacks: an out-of-band change is MODIFIED with its property differences', async () => {
+    const cloudformation = client(CloudFormationClient, admin);
+    const template = {
+      Resources: {
+        Logs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: 'drifting', RetentionInDays: 30 } },
+        Topic: { Type: 'AWS::SNS::Topic', Properties: {} },
+      },
+    };
+    await cloudformation.send(
+      new CreateStackCommand({ StackName: 'drifting', TemplateBody: JSON.stringify(template) }),
+    );
+    const detect = async (credentials: object) => {
+      const cf = client(CloudFormationClient, credentials);
+      const { StackDriftDetectionId } = await cf.send(new DetectStackDriftCommand({ StackName: 'drifting' }));
+      return cf.send(new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId }));
+    };
+    await expect(detect(admin)).resolves.toMatchObject({
+      DetectionStatus: 'DETECTION_COMPLETE',
+      StackDriftStatus: 'IN_SYNC',
+    });
+
+    await client(CloudWatchLogsClient, admin).send(
+      new PutRetentionPolicyCommand({ logGroupName: 'drifting', retentionInDays: 7 }),
+    );
+    await expect(detect(admin)).resolves.toMatchObject({ StackDriftStatus: 'DRIFTED', DriftedStackResourceCount: 1 });
+    const { StackResourceDrifts } = await cloudformation.send(
+      new DescribeStackResourceDriftsCommand({ StackName: 'drifting', StackResourceDriftStatusFilters: ['MODIFIED'] }),
+    );
+    expect(StackResourceDrifts).toEqual([
+      expect.objectContaining({
+        LogicalResourceId: 'Logs',
+        StackResourceDriftStatus: 'MODIFIED',
+        PropertyDifferences: [
+          { PropertyPath: '/RetentionInDays', ExpectedValue: '30', ActualValue: '7', DifferenceType: 'NOT_EQUAL' },
+        ],
+      }),
+    ]);
+    // Types it cannot read are reported NOT_CHECKED, as AWS does for types without drift support.
+    const all = await cloudformation.send(new DescribeStackResourceDriftsCommand({ StackName: 'drifting' }));
+    expect(all.StackResourceDrifts?.find((d) => d.LogicalResourceId === 'Topic')?.StackResourceDriftStatus).toBe(
+      'NOT_CHECKED',
+    );
+
+    // Drift detection reads the resources with the caller's rights.
+    const blind = await roleSession('blind', [
+      {
+        Effect: 'Allow',
+        Action: ['cloudformation:DetectStackDrift', 'cloudformation:DescribeStackDriftDetectionStatus'],
+        Resource: '*',
+      },
+    ]);
+    await expect(detect(blind)).resolves.toMatchObject({
+      DetectionStatus: 'DETECTION_FAILED',
+      DetectionStatusReason: expect.stringContaining('logs:DescribeLogGroups'),
+    });
   });
 });

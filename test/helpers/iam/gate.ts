@@ -22,7 +22,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient, ListOpenIDConnectProvidersCommand, GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -32,6 +35,14 @@ import { motoClientConfig, type LocalAws } from '../moto.js';
 import type { OidcIssuer } from '../oidc-issuer.js';
 import { parseAwsCall, queryStructList, type AwsCall } from './aws-call.js';
 import { attachStackManagedPolicies, provisionOidcProviders, stackRefusal } from './cloudformation-rules.js';
+import { templatePermissionFindings } from './deploy-permissions.js';
+import {
+  detectStackDrift,
+  DRIFT_CHECKED_TYPES,
+  type DriftClients,
+  type DriftDetection,
+  type ResourceDrift,
+} from './drift.js';
 import { ADMINISTRATOR } from './foundation-policies.js';
 import { authorize, type PolicyDocument } from './evaluator.js';
 import type { Template } from './intrinsics.js';
@@ -56,6 +67,12 @@ export interface GateOptions {
   readonly partition?: string;
 }
 
+/** CloudFormation's drift operations, which moto lacks: served here (drift.ts). */
+const DRIFT_OPERATIONS = new Set([
+  'DetectStackDrift',
+  'DescribeStackDriftDetectionStatus',
+  'DescribeStackResourceDrifts',
+]);
 /** Session Manager operations the emulator serves (moto does not implement them). */
 const SESSION_OPERATIONS = new Set(['StartSession', 'ResumeSession', 'TerminateSession', 'DescribeSessions']);
 /** GitHub token claims AWS exposes as condition keys on AssumeRoleWithWebIdentity. */
@@ -83,6 +100,9 @@ export class IamGate {
   private readonly s3: S3Client;
   private readonly principals: Principals;
   private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
+  /** Drift detections by id, and the latest of each stack. */
+  private readonly detections = new Map<string, DriftDetection>();
+  private readonly latestDetection = new Map<string, DriftDetection>();
   /** aws:userid of the creator of each Session Manager session (Session Manager tags it so). */
   private readonly sessionOwners = new Map<string, string>();
 
@@ -163,6 +183,10 @@ export class IamGate {
     if (caller.kind === 'role') {
       const denial = await this.authorizeRoleCall(caller, call);
       if (denial) return denial;
+    }
+    if (call.service === 'cloudformation' && DRIFT_OPERATIONS.has(call.operation)) {
+      this.record(caller.arn, label, 'allowed');
+      return this.drift(caller, call);
     }
     let forwardBody = body;
     if (
@@ -309,6 +333,126 @@ export class IamGate {
     const [bucket, key] = virtual ? [virtual[1]!, path] : [path.split('/')[0]!, path.split('/').slice(1).join('/')];
     const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return parseTemplate(await object.Body!.transformToString());
+  }
+
+  /**
+   * Drift detection, which moto lacks. As in AWS, it reads each resource with the caller's own
+   * permissions: a caller who may not read a resource type gets DETECTION_FAILED, with the reason.
+   */
+  private async drift(caller: Caller, call: AwsCall): Promise<Reply> {
+    const xml = (operation: string, result: string): Reply => ({
+      status: 200,
+      headers: { 'content-type': 'text/xml' },
+      body: Buffer.from(
+        `<${operation}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><${operation}Result>${result}</${operation}Result>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${operation}Response>`,
+      ),
+    });
+    const text = (value: unknown): string =>
+      String(value ?? '')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;');
+    if (call.operation === 'DetectStackDrift') {
+      const stackName =
+        String(call.params.StackName ?? '')
+          .split('/')
+          .slice(-2)[0] ?? '';
+      const name = String(call.params.StackName ?? '').startsWith('arn:')
+        ? stackName
+        : String(call.params.StackName ?? '');
+      const where = { account: caller.account, region: call.region, partition: this.partition };
+      const clients = this.driftClients(call.region);
+      let detection: DriftDetection;
+      try {
+        detection = await detectStackDrift(name, where, clients);
+      } catch (error) {
+        return errorReply(call, 400, 'ValidationError', `Stack with id ${name} does not exist (${String(error)})`);
+      }
+      const unreadable = caller.kind === 'role' ? await this.unreadableResources(caller, name, call.region) : [];
+      const recorded = { ...detection, failure: unreadable.length > 0 ? unreadable.join('; ') : undefined };
+      this.detections.set(detection.id, recorded);
+      this.latestDetection.set(name, recorded);
+      return xml('DetectStackDrift', `<StackDriftDetectionId>${detection.id}</StackDriftDetectionId>`);
+    }
+    if (call.operation === 'DescribeStackDriftDetectionStatus') {
+      const detection = this.detections.get(String(call.params.StackDriftDetectionId ?? '')) as
+        (DriftDetection & { failure?: string }) | undefined;
+      if (!detection) return errorReply(call, 400, 'ValidationError', 'Drift detection id not found');
+      const drifted = detection.drifts.filter((d) =>
+        ['MODIFIED', 'DELETED'].includes(d.StackResourceDriftStatus),
+      ).length;
+      return xml(
+        'DescribeStackDriftDetectionStatus',
+        `<StackId>${text(detection.stackId)}</StackId><StackDriftDetectionId>${detection.id}</StackDriftDetectionId>` +
+          (detection.failure
+            ? `<DetectionStatus>DETECTION_FAILED</DetectionStatus><DetectionStatusReason>${text(detection.failure)}</DetectionStatusReason>`
+            : `<StackDriftStatus>${detection.status}</StackDriftStatus><DetectionStatus>DETECTION_COMPLETE</DetectionStatus>`) +
+          `<DriftedStackResourceCount>${drifted}</DriftedStackResourceCount><Timestamp>${detection.timestamp}</Timestamp>`,
+      );
+    }
+    const detection = this.latestDetection.get(String(call.params.StackName ?? ''));
+    const filters = Object.entries(call.params)
+      .filter(([key]) => key.startsWith('StackResourceDriftStatusFilters.member.'))
+      .map(([, value]) => String(value));
+    const drifts = (detection?.drifts ?? []).filter(
+      (d) => filters.length === 0 || filters.includes(d.StackResourceDriftStatus),
+    );
+    const member = (drift: ResourceDrift): string =>
+      `<member><StackId>${text(drift.StackId)}</StackId><LogicalResourceId>${text(drift.LogicalResourceId)}</LogicalResourceId>` +
+      `<PhysicalResourceId>${text(drift.PhysicalResourceId)}</PhysicalResourceId><ResourceType>${text(drift.ResourceType)}</ResourceType>` +
+      `<StackResourceDriftStatus>${drift.StackResourceDriftStatus}</StackResourceDriftStatus><Timestamp>${drift.Timestamp}</Timestamp>` +
+      `<PropertyDifferences>${drift.PropertyDifferences.map(
+        (d) =>
+          `<member><PropertyPath>${text(d.PropertyPath)}</PropertyPath><ExpectedValue>${text(d.ExpectedValue)}</ExpectedValue>` +
+          `<ActualValue>${text(d.ActualValue)}</ActualValue><DifferenceType>${d.DifferenceType}</DifferenceType></member>`,
+      ).join('')}</PropertyDifferences></member>`;
+    return xml(
+      'DescribeStackResourceDrifts',
+      `<StackResourceDrifts>${drifts.map(member).join('')}</StackResourceDrifts>`,
+    );
+  }
+
+  /** The resources of a stack the caller may not read (drift detection reads them with the caller's rights). */
+  private async unreadableResources(
+    caller: Extract<Caller, { kind: 'role' }>,
+    stackName: string,
+    region: string,
+  ): Promise<string[]> {
+    const role = await this.principals.role(caller.roleName);
+    const cloudformation = new CloudFormationClient({ ...motoClientConfig(this.options.aws), region });
+    const { TemplateBody = '{}' } = await cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+    const template = parseTemplate(TemplateBody);
+    // Only the types drift detection reads (drift.ts): the others are NOT_CHECKED, nothing is read.
+    const read = Object.fromEntries(
+      Object.entries(template.Resources ?? {}).filter(([, resource]) => DRIFT_CHECKED_TYPES.includes(resource.Type)),
+    );
+    const findings = templatePermissionFindings(
+      { ...template, Resources: read },
+      {
+        stackName,
+        account: caller.account,
+        region,
+        partition: this.partition,
+        deployer: {
+          name: caller.roleName,
+          identityPolicies: role?.identityPolicies ?? [],
+          permissionsBoundary: role?.permissionsBoundary,
+        },
+        handlers: ['read'],
+      },
+    );
+    return findings.map((f) => `${f.logicalId} (${f.type}): ${caller.arn} is not authorized to perform ${f.action}`);
+  }
+
+  private driftClients(region: string): DriftClients {
+    const config = { ...motoClientConfig(this.options.aws), region };
+    return {
+      cloudformation: new CloudFormationClient(config),
+      logs: new CloudWatchLogsClient(config),
+      ec2: new EC2Client(config),
+      ecs: new ECSClient(config),
+    };
   }
 
   /** AssumeRoleWithWebIdentity: the token, the provider, the trust policy; then STS itself. */
