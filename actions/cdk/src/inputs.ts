@@ -18,9 +18,15 @@ export const INPUT = {
   failOnDestructive: 'fail-on-destructive',
   allowDestructiveLabel: 'allow-destructive-label',
   reportFile: 'report-file',
+  dataFile: 'data-file',
+  dataDir: 'data-dir',
+  pullRequest: 'pull-request',
+  headSha: 'head-sha',
+  reviewedFingerprint: 'reviewed-fingerprint',
+  reviewGate: 'review-gate',
 } as const;
 
-export type Command = 'synth' | 'diff' | 'deploy';
+export type Command = 'synth' | 'diff' | 'comment' | 'deploy' | 'drift';
 
 /** The validated inputs of the cdk action. */
 export interface Inputs {
@@ -44,6 +50,18 @@ export interface Inputs {
   readonly failOnDestructive: boolean;
   readonly allowDestructiveLabel?: string;
   readonly reportFile?: string;
+  /** diff: where to write the data the comment command renders from. */
+  readonly dataFile?: string;
+  /** comment: the directory of diff data files. */
+  readonly dataDir?: string;
+  /** comment: the pull request to comment on. */
+  readonly pullRequest?: number;
+  /** comment: the head commit the data must be for. */
+  readonly headSha?: string;
+  /** deploy: the override of the review gate. */
+  readonly reviewedFingerprint?: string;
+  /** deploy: whether the review gate runs. @default true */
+  readonly reviewGate: boolean;
 }
 
 const STACK_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9*-]*$/;
@@ -57,13 +75,19 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 
 /** Reads and validates every input; throws a UserInputError naming the input on a bad value. */
 export function parseInputs(read: InputReader): Inputs {
-  const command = oneOf(INPUT.command, requiredInput(read, INPUT.command, 'synth, diff or deploy'), [
+  const command = oneOf(INPUT.command, requiredInput(read, INPUT.command, 'synth, diff, comment, deploy or drift'), [
     'synth',
     'diff',
+    'comment',
     'deploy',
+    'drift',
   ] as const);
-  const environment = requiredInput(read, INPUT.environment, 'the environment name, e.g. dev');
-  if (!ENVIRONMENT_NAME_PATTERN.test(environment)) {
+  // The comment command takes its environments from the diff data it is given.
+  const environment =
+    command === 'comment'
+      ? (optionalInput(read, INPUT.environment) ?? '')
+      : requiredInput(read, INPUT.environment, 'an environment name of gitops.config.json');
+  if (command !== 'comment' && !ENVIRONMENT_NAME_PATTERN.test(environment)) {
     throw new UserInputError(
       `Input 'environment' must be an environment name of gitops.config.json (${ENVIRONMENT_NAME_RULE}), got '${environment}'.`,
     );
@@ -99,7 +123,43 @@ export function parseInputs(read: InputReader): Inputs {
     failOnDestructive: booleanInput(read, INPUT.failOnDestructive, true),
     allowDestructiveLabel: optionalInput(read, INPUT.allowDestructiveLabel),
     reportFile: optionalInput(read, INPUT.reportFile),
+    dataFile: optionalInput(read, INPUT.dataFile),
+    ...commentInputs(read, command),
+    reviewedFingerprint: matchOptional(
+      read,
+      INPUT.reviewedFingerprint,
+      /^[0-9a-f]{16}$/,
+      'the 16 hex characters a refused deploy printed',
+    ),
+    reviewGate:
+      oneOf(INPUT.reviewGate, optionalInput(read, INPUT.reviewGate) ?? 'enforce', ['enforce', 'off'] as const) ===
+      'enforce',
   };
+}
+
+/** The comment command's own inputs: where the data is, which pull request, which head commit. */
+function commentInputs(read: InputReader, command: Command): Pick<Inputs, 'dataDir' | 'pullRequest' | 'headSha'> {
+  if (command !== 'comment') return {};
+  const dataDir = requiredInput(read, INPUT.dataDir, "the directory the diff jobs' data was downloaded to");
+  const number = requiredInput(
+    read,
+    INPUT.pullRequest,
+    'the pull request number (github.event.workflow_run.pull_requests[0].number)',
+  );
+  if (!/^[1-9]\d*$/.test(number))
+    throw new UserInputError(`Input 'pull-request' must be a pull request number, got '${number}'.`);
+  return {
+    dataDir,
+    pullRequest: Number(number),
+    headSha: matchOptional(read, INPUT.headSha, /^[0-9a-f]{40}$/, 'a 40-character commit sha'),
+  };
+}
+
+function matchOptional(read: InputReader, name: string, pattern: RegExp, expected: string): string | undefined {
+  const value = optionalInput(read, name);
+  if (value !== undefined && !pattern.test(value))
+    throw new UserInputError(`Input '${name}' must be ${expected}, got '${value}'.`);
+  return value;
 }
 
 /** `comment: auto` means: on pull-request events, when there is a pull request number. */
