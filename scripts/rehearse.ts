@@ -79,8 +79,11 @@ const CLI = {
 const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
 const IDS = PROJECT.github.ownerId ? { ownerId: PROJECT.github.ownerId, repositoryId: PROJECT.github.repoId } : {};
 const MAIN_REF = `refs/heads/${PROJECT.github.mainBranch}`;
-const PR_NUMBER = 42;
 const STEPS = 6;
+/** The pull requests the rehearsal plays, by what they change. */
+const PULL_REQUESTS = { configuration: 41, routine: 42, destructive: 43 } as const;
+const AUTHOR = 'alice';
+const REVIEWER = 'bob';
 
 interface StepResult {
   readonly step: string;
@@ -132,7 +135,6 @@ class Rehearsal {
   private admin?: { accessKeyId: string; secretAccessKey: string };
   /** The cloud assembly `npx cdk synth` wrote (docs/setup.md step 1): what main deploys. */
   private readonly assembly = join(this.world.clone.dir, 'cdk.out');
-  private changedAssembly = '';
 
   constructor(private readonly outputDir: string) {}
 
@@ -155,18 +157,17 @@ class Rehearsal {
     await this.step('Administrator: the commands of docs/setup.md for every environment, under IAM', () =>
       this.setUp(),
     );
-    await this.step(`Push to ${PROJECT.github.mainBranch}: deploy ${this.config.name} as its deploy role`, () =>
-      this.deployMain(),
+    await this.step(
+      `First pull request (the configuration): diff, comment, merge, deploy and smoke-test ${this.config.name}`,
+      () => this.firstPullRequest(),
     );
-    await this.step('Pull request: synth with cdk-nag, diff as the pull-request role, the comment', () =>
-      this.pullRequest(),
+    await this.step('A routine change (a bigger task): reviewed, merged, deployed through the review gate', () =>
+      this.routineChange(),
     );
-    await this.step(`Merge: deploy the change, smoke-test ${this.config.name} through the SSM port forward`, () =>
-      this.merge(),
+    await this.step('A destructive change (a new VPC range): blocked in the pull request, refused at deploy', () =>
+      this.destructiveChange(),
     );
-    await this.step('Guardrails: destructive change, pull-request token, another environment, set-up order', () =>
-      this.guardrails(),
-    );
+    await this.step('Guardrails: a pull-request token, another environment, the set-up order', () => this.guardrails());
   }
 
   async stop(): Promise<string> {
@@ -286,63 +287,6 @@ class Rehearsal {
     return `arn:aws:iam::${environment.account}:role/${resourceNames(environment)[kind]}`;
   }
 
-  private cdkAction(
-    inputs: Record<string, string>,
-    credentials: Record<string, string>,
-    pullRequest: boolean,
-  ): Promise<ActionRun> {
-    const { gate, github } = this.world;
-    return runAction('cdk', {
-      inputs: { environment: this.config.name, 'github-token': 'rehearsal-token', ...inputs },
-      env: {
-        AWS_ENDPOINT_URL: gate!.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        GITHUB_API_URL: github!.url,
-        CDK_HOME: join(this.world.work, 'cdk-home'),
-        ...credentials,
-      },
-      github: pullRequest
-        ? {
-            repository: REPOSITORY,
-            eventName: 'pull_request',
-            ref: `refs/pull/${PR_NUMBER}/merge`,
-            apiUrl: github!.url,
-            event: {
-              pull_request: {
-                number: PR_NUMBER,
-                head: { sha: 'c0ffee0000000000000000000000000000000000' },
-                labels: [],
-              },
-            },
-          }
-        : { repository: REPOSITORY, eventName: 'push', ref: MAIN_REF, apiUrl: github!.url },
-      timeoutMs: 170_000,
-    });
-  }
-
-  private async deployMain(): Promise<string> {
-    // deploy.yml: the deploy job names the environment, so its token has the environment subject.
-    const { run: login, env } = await this.credentials(
-      this.job({ environment: this.config.name }),
-      this.role(this.config, 'deployRole'),
-    );
-    expectSuccess('aws-credentials (deploy role)', login);
-    const deploy = await this.cdkAction(
-      { command: 'deploy', 'assembly-dir': this.assembly, 'deployment-method': 'direct' },
-      env,
-      false,
-    );
-    expectSuccess('cdk deploy', deploy);
-    await this.reflectDeployedService();
-    const outputs = JSON.parse(deploy.outputs.outputs ?? '{}') as Record<string, unknown>;
-    return `deployed ${Object.keys(outputs).join(' and ')} with ${login.outputs['assumed-role-arn']} through ${bootstrapNames(
-      { ...this.config, qualifier: this.config.bootstrapQualifier },
-    )
-      .roleArn('deploy')
-      .split('/')
-      .pop()}`;
-  }
-
   /** Points the emulator's running task at the task definition CloudFormation registered in moto. */
   private async reflectDeployedService(): Promise<void> {
     const ecs = new ECSClient(motoClientConfig(this.world.aws!));
@@ -368,103 +312,191 @@ class Rehearsal {
     return outdir;
   }
 
-  private diffInputs(assembly: string): Record<string, string> {
-    return {
-      command: 'diff',
-      stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
-      'assembly-dir': assembly,
-      'allow-destructive-label': ALLOW_DESTRUCTIVE_LABEL,
-    };
+  /** The cdk action in a job of this repository: a pull request's (with its head) or main's (with the merge commit). */
+  private cdkAction(
+    inputs: Record<string, string>,
+    credentials: Record<string, string>,
+    event: { readonly pullRequest: number; readonly head: string } | { readonly merge: string },
+  ): Promise<ActionRun> {
+    const { gate, github } = this.world;
+    return runAction('cdk', {
+      inputs: { environment: this.config.name, 'github-token': 'rehearsal-token', ...inputs },
+      env: {
+        AWS_ENDPOINT_URL: gate!.endpoint,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        GITHUB_API_URL: github!.url,
+        CDK_HOME: join(this.world.work, 'cdk-home'),
+        ...credentials,
+      },
+      github:
+        'pullRequest' in event
+          ? {
+              repository: REPOSITORY,
+              eventName: 'pull_request',
+              ref: `refs/pull/${event.pullRequest}/merge`,
+              sha: event.head,
+              apiUrl: github!.url,
+              event: { pull_request: { number: event.pullRequest, head: { sha: event.head }, labels: [] } },
+            }
+          : { repository: REPOSITORY, eventName: 'push', ref: MAIN_REF, sha: event.merge, apiUrl: github!.url },
+      timeoutMs: 170_000,
+    });
   }
 
-  private async pullRequest(): Promise<string> {
-    const changed = this.synth('changed', {
-      task: { ...this.config.task, cpu: 512, memoryMiB: 1024 },
-      ec2DebugEndpoints: !this.config.ec2DebugEndpoints,
-    });
+  /**
+   * A pull request as pr.yml and pr-comment.yml run it: the diff job with the read-only
+   * pull-request role and no write token (it hands the templates over), then the trusted comment
+   * job, which posts the diff comment with the review fingerprint.
+   */
+  private async review(number: number, assembly: string, expectDestructive = false): Promise<ActionRun> {
+    const github = this.world.github!;
+    const head = commitSha(number, 1);
+    github.openPullRequest({ number, author: AUTHOR, headSha: head, at: new Date(Date.now() - 60_000).toISOString() });
     const { run: login, env } = await this.credentials(
-      this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
+      this.job({ eventName: 'pull_request', ref: `refs/pull/${number}/merge`, workflow: 'pr' }),
       this.role(this.config, 'pullRequestRole'),
     );
     expectSuccess('aws-credentials (pull-request role)', login);
-    const blocked = await this.cdkAction(this.diffInputs(changed), env, true);
-    if (blocked.exitCode === 0 || blocked.outputs['has-destructive-changes'] !== 'true') {
+    const dataFile = join(this.world.work, `pr-${number}`, `${this.config.name}.json`);
+    const diff = await this.cdkAction(
+      {
+        command: 'diff',
+        stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
+        'assembly-dir': assembly,
+        comment: 'false',
+        'data-file': dataFile,
+        'allow-destructive-label': ALLOW_DESTRUCTIVE_LABEL,
+        'github-token': '',
+      },
+      env,
+      { pullRequest: number, head },
+    );
+    if (expectDestructive !== (diff.exitCode !== 0) || !diff.outputs['data-file'])
       throw new Error(
-        `The diff should have been blocked without the ${ALLOW_DESTRUCTIVE_LABEL} label:\n${blocked.errors.join('\n') || blocked.stderr.slice(-2000)}`,
+        `The diff of #${number} ${expectDestructive ? 'was not blocked' : 'failed'}:\n${diff.errors.join('\n') || diff.stderr.slice(-2000)}`,
       );
-    }
-    // A reviewer checks the replacement and adds the label: the same comment is updated in place.
-    this.world.github!.setLabels(PR_NUMBER, [ALLOW_DESTRUCTIVE_LABEL]);
-    const allowed = await this.cdkAction(this.diffInputs(changed), env, true);
-    expectSuccess('cdk diff with the allow label', allowed);
-    const comments = this.world.github!.comments(PR_NUMBER);
-    if (comments.length !== 1) throw new Error(`Expected one sticky comment, found ${comments.length}`);
-    mkdirSync(this.outputDir, { recursive: true });
-    const file = join(this.outputDir, 'pr-comment.md');
-    writeFileSync(file, comments[0]!.body);
-    this.changedAssembly = changed;
-    return `blocked without the label, passed with it; one comment, updated in place: ${file}`;
+    // pr-comment.yml: trusted code, no AWS credentials, the pull-requests write token.
+    const comment = await runAction('cdk', {
+      inputs: {
+        command: 'comment',
+        'data-dir': join(dataFile, '..'),
+        'pull-request': String(number),
+        'head-sha': head,
+        'github-token': 'rehearsal-token',
+      },
+      env: { GITHUB_API_URL: github.url },
+      github: { repository: REPOSITORY, eventName: 'workflow_run', apiUrl: github.url },
+    });
+    expectSuccess('the diff comment (pr-comment.yml)', comment);
+    return diff;
   }
 
-  private async merge(): Promise<string> {
+  /** deploy.yml for a merge commit: the deploy role, then the cdk action with the review gate. */
+  private async deployMerge(merge: string, assembly: string): Promise<ActionRun> {
     const { run: login, env } = await this.credentials(
-      this.job({ environment: this.config.name }),
+      this.job({ environment: this.config.name, workflow: 'deploy', sha: merge }),
       this.role(this.config, 'deployRole'),
     );
     expectSuccess('aws-credentials (deploy role)', login);
-    const deploy = await this.cdkAction(
-      { command: 'deploy', 'assembly-dir': this.changedAssembly, 'deployment-method': 'direct' },
-      env,
-      false,
-    );
-    expectSuccess('cdk deploy of the change', deploy);
+    return this.cdkAction({ command: 'deploy', 'assembly-dir': assembly, 'deployment-method': 'direct' }, env, {
+      merge,
+    });
+  }
+
+  /** deploy.yml's smoke test: the operator role, the smoke-test action through the native port forward. */
+  private async smokeTest(deploy: ActionRun): Promise<ActionRun> {
     await this.reflectDeployedService();
-    const { run: operator, env: operatorEnv } = await this.credentials(
-      this.job({ environment: this.config.name }),
+    const { run: operator, env } = await this.credentials(
+      this.job({ environment: this.config.name, workflow: 'deploy' }),
       this.role(this.config, 'operatorRole'),
     );
     expectSuccess('aws-credentials (operator role)', operator);
     const smoke = await runAction('ssm-smoke-test', {
       inputs: { outputs: deploy.outputs.outputs ?? '{}', 'timeout-seconds': '60' },
-      env: { AWS_ENDPOINT_URL: this.world.gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...operatorEnv },
+      env: { AWS_ENDPOINT_URL: this.world.gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...env },
       github: { repository: REPOSITORY, eventName: 'push' },
       timeoutMs: 120_000,
     });
     expectSuccess('ssm-smoke-test', smoke);
     if (this.world.emulator!.activeSessions().length > 0) throw new Error('The smoke test left a session open');
+    return smoke;
+  }
+
+  private async firstPullRequest(): Promise<string> {
+    const number = PULL_REQUESTS.configuration;
+    await this.review(number, this.assembly);
+    const merge = commitSha(number, 0);
+    this.world.github!.mergePullRequest(number, merge);
+    const deploy = await this.deployMerge(merge, this.assembly);
+    expectSuccess('cdk deploy of the first merge', deploy);
+    const smoke = await this.smokeTest(deploy);
+    this.expectNoRefusal();
+    const outputs = JSON.parse(deploy.outputs.outputs ?? '{}') as Record<string, unknown>;
+    return `#${number} reviewed and merged; deployed ${Object.keys(outputs).join(' and ')} as ${this.names.deployRole} through the review gate; smoke test: GET / → ${smoke.outputs.status} in ${smoke.outputs['latency-ms']} ms`;
+  }
+
+  private async routineChange(): Promise<string> {
+    const number = PULL_REQUESTS.routine;
+    const changed = this.synth('routine', { task: { ...this.config.task, cpu: 512, memoryMiB: 1024 } });
+    const diff = await this.review(number, changed);
+    if (diff.outputs['has-destructive-changes'] !== 'false')
+      throw new Error(
+        `A bigger task (a new task definition revision) was called destructive:\n${diff.log.slice(-2000)}`,
+      );
+    const comments = this.world.github!.comments(number);
+    if (comments.length !== 1) throw new Error(`Expected one sticky comment on #${number}, found ${comments.length}`);
+    mkdirSync(this.outputDir, { recursive: true });
+    const file = join(this.outputDir, 'pr-comment.md');
+    writeFileSync(file, comments[0]!.body);
+    const merge = commitSha(number, 0);
+    this.world.github!.mergePullRequest(number, merge);
+    const deploy = await this.deployMerge(merge, changed);
+    expectSuccess('cdk deploy of the routine change', deploy);
+    const smoke = await this.smokeTest(deploy);
+    this.expectNoRefusal();
+    return `a new task definition revision is routine; one comment by the workflow (${file}); merged, deployed, smoke test ${smoke.outputs.status}`;
+  }
+
+  private async destructiveChange(): Promise<string> {
+    const number = PULL_REQUESTS.destructive;
+    const destructive = this.synth('destructive', { vpcCidr: shiftedCidr(this.config.vpcCidr) });
+    await this.review(number, destructive, true);
+    const merge = commitSha(number, 0);
+    const github = this.world.github!;
+    github.mergePullRequest(number, merge);
+    const unlabeled = await this.deployMerge(merge, destructive);
+    if (unlabeled.exitCode === 0 || !unlabeled.errors.join('\n').includes('merged without the'))
+      throw new Error(`A destructive merge without the label was deployed:\n${unlabeled.log.slice(-2000)}`);
+    github.setLabels(number, [ALLOW_DESTRUCTIVE_LABEL], AUTHOR);
+    const byAuthor = await this.deployMerge(merge, destructive);
+    if (byAuthor.exitCode === 0 || !byAuthor.errors.join('\n').includes("the pull request's author"))
+      throw new Error(`A label the author added let a destructive change through:\n${byAuthor.log.slice(-2000)}`);
+    return 'the diff check failed on the pull request; at deploy, refused before any change without the label, and with a label the author added';
+  }
+
+  private expectNoRefusal(): void {
     const refused = this.world.gate!.refusals;
     if (refused.length > 0) throw new Error(`The flow was refused by IAM:\n${describe(refused)}`);
-    return `deployed; smoke test: GET / → ${smoke.outputs.status} in ${smoke.outputs['latency-ms']} ms through session ${smoke.outputs['session-id']}`;
   }
 
   private async guardrails(): Promise<string> {
     const gate = this.world.gate!;
     const results: string[] = [];
 
-    const destructive = this.synth('destructive', { vpcCidr: shiftedCidr(this.config.vpcCidr) });
-    const { env: prEnv } = await this.credentials(
-      this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
-      this.role(this.config, 'pullRequestRole'),
-    );
-    this.world.github!.setLabels(PR_NUMBER, []);
-    const diff = await this.cdkAction(this.diffInputs(destructive), prEnv, true);
-    if (diff.exitCode === 0) throw new Error('A new VPC CIDR (a replacement of the VPC) was not blocked');
-    results.push('VPC replacement blocked without the label');
-
     const refused = (
       await this.credentials(
-        this.job({ eventName: 'pull_request', ref: `refs/pull/${PR_NUMBER}/merge` }),
+        this.job({ eventName: 'pull_request', ref: `refs/pull/${PULL_REQUESTS.routine}/merge`, workflow: 'pr' }),
         this.role(this.config, 'deployRole'),
       )
     ).run;
     if (refused.exitCode === 0 || !refused.errors.join('\n').includes('AccessDenied'))
       throw new Error(`A pull-request token assumed the deploy role:\n${refused.stdout}`);
-    results.push('pull-request token refused by the deploy role');
+    results.push('a pull-request token refused by the deploy role');
 
     const other = ENVIRONMENTS.find((env) => env.name !== this.config.name && env.account === this.config.account);
     if (other) {
       const { env } = await this.credentials(
-        this.job({ environment: this.config.name }),
+        this.job({ environment: this.config.name, workflow: 'deploy' }),
         this.role(this.config, 'deployRole'),
       );
       const sts = new STSClient({
@@ -505,6 +537,11 @@ class Rehearsal {
     results.push('a bootstrap before its foundation refused (the execution policy does not exist)');
     return results.join('; ');
   }
+}
+
+/** A commit sha for the rehearsal's pull request `number` (0: its merge commit; 1...: its pushes). */
+function commitSha(number: number, push: number): string {
+  return `${number.toString(16).padStart(4, '0')}${push.toString(16).padStart(4, '0')}`.padEnd(40, 'c');
 }
 
 /** The next /N range after a CIDR's (10.10.0.0/22 → 10.10.4.0/22): a new VPC range, so a replacement. */

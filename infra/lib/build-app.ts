@@ -2,7 +2,7 @@ import { DefaultStackSynthesizer, type App } from 'aws-cdk-lib';
 import { oidcProviderAccounts, type EnvironmentConfig } from './config.js';
 import { FoundationStack } from './foundation-stack.js';
 import { GitHubOidcProviderStack } from './github-oidc-provider-stack.js';
-import { OIDC_PROVIDER_STACK, resourceNames } from './names.js';
+import { ENVIRONMENT_TAG, OIDC_PROVIDER_STACK, resourceNames } from './names.js';
 import { NetworkStack } from './network-stack.js';
 import { ServiceStack } from './service-stack.js';
 
@@ -44,9 +44,14 @@ export function addEnvironments(app: App, environments: readonly EnvironmentConf
   for (const config of environments) {
     const names = resourceNames(config);
     const env = { account: config.account, region: config.region };
-    const tags = { environment: config.name, 'managed-by': 'cdk' };
+    // CloudFormation gives every resource the stack's tags: the execution policy scopes EC2 and
+    // KMS rights to resources that carry this environment's.
+    const tags = { [ENVIRONMENT_TAG]: config.name, 'managed-by': 'cdk' };
+    // No lookup role for stack operations: a diff or deploy reads the deployed template with the
+    // caller's own credentials (the pull-request or deploy role, each allowed exactly that), never
+    // through the bootstrap's lookup role and its ReadOnlyAccess. The app does no context lookups.
     const workloadSynthesizer = (): DefaultStackSynthesizer =>
-      new DefaultStackSynthesizer({ qualifier: config.bootstrapQualifier });
+      new DefaultStackSynthesizer({ qualifier: config.bootstrapQualifier, useLookupRoleForStackOperations: false });
     const network = new NetworkStack(app, names.networkStack, {
       config,
       env,
@@ -60,6 +65,8 @@ export function addEnvironments(app: App, environments: readonly EnvironmentConf
       tags,
       synthesizer: workloadSynthesizer(),
       vpc: network.vpc,
+      endpointSecurityGroup: network.endpointSecurityGroup,
+      logKey: network.logKey,
       description: `${config.name}: Fargate Nginx reachable only by SSM port forwarding`,
     });
     const foundation = new FoundationStack(app, names.foundationStack, {

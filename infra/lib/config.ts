@@ -115,6 +115,23 @@ export interface EnvironmentConfig {
    * @default - the name without dashes, cut to 10 characters
    */
   readonly bootstrapQualifier: string;
+  /**
+   * Let the operator role and the developers' policy forward through the task to another host
+   * (`AWS-StartPortForwardingSessionToRemoteHost`, `npm run forward -- --remote-host`). Off, they
+   * may forward only to the task itself.
+   * @default false
+   */
+  readonly remoteHostForwarding: boolean;
+  /**
+   * Id of the region's AWS-managed prefix list `com.amazonaws.<region>.s3`, the only place besides
+   * the interface endpoints the task's security group may send to (image layers come from S3).
+   * CloudFormation cannot look it up, so it is known here for some regions (S3_PREFIX_LISTS) and
+   * configurable for the others: `aws ec2 describe-managed-prefix-lists --filters
+   * Name=prefix-list-name,Values=com.amazonaws.<region>.s3 --query 'PrefixLists[0].PrefixListId'`.
+   * @default - the region's entry of S3_PREFIX_LISTS; without one, HTTPS to any address (which in
+   * these subnets reaches only the endpoints and S3), with a synth warning
+   */
+  readonly s3PrefixListId?: string;
 }
 
 /** The whole project: one repository, environments in promotion order. */
@@ -155,6 +172,8 @@ export interface EnvironmentEntry {
   readonly ec2DebugEndpoints?: boolean;
   readonly logRetentionDays?: number;
   readonly bootstrapQualifier?: string;
+  readonly remoteHostForwarding?: boolean;
+  readonly s3PrefixListId?: string;
 }
 
 /** The defaults every environment starts from. */
@@ -165,6 +184,7 @@ export const DEFAULTS = {
   image: { upstreamRepository: 'nginx/nginx', tag: '1.28-alpine' },
   ec2DebugEndpoints: false,
   logRetentionDays: 30,
+  remoteHostForwarding: false,
 } as const;
 
 /** A configuration value that cannot work. The message names the field, the value and the fix. */
@@ -202,6 +222,8 @@ export function environmentFromEntry(entry: EnvironmentEntry, github: ProjectFil
     ec2DebugEndpoints: entry.ec2DebugEndpoints ?? DEFAULTS.ec2DebugEndpoints,
     logRetentionDays: entry.logRetentionDays ?? DEFAULTS.logRetentionDays,
     bootstrapQualifier: entry.bootstrapQualifier ?? defaultBootstrapQualifier(entry.name),
+    remoteHostForwarding: entry.remoteHostForwarding ?? DEFAULTS.remoteHostForwarding,
+    ...(entry.s3PrefixListId !== undefined ? { s3PrefixListId: entry.s3PrefixListId } : {}),
   };
 }
 
@@ -289,6 +311,7 @@ const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const NUMERIC_ID = /^\d+$/;
 const ECR_PREFIX = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const PREFIX_LIST_ID = /^pl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -342,6 +365,8 @@ function shapeProblems(raw: unknown): string[] {
       'ec2DebugEndpoints',
       'logRetentionDays',
       'bootstrapQualifier',
+      'remoteHostForwarding',
+      's3PrefixListId',
     ]);
     for (const key of ['name', 'account', 'region', 'vpcCidr'])
       if (typeof entry[key] !== 'string')
@@ -507,6 +532,19 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
     'the cdk bootstrap qualifier (up to 10 lower-case letters and digits)',
     config.bootstrapQualifier,
   );
+  expect(
+    typeof config.remoteHostForwarding === 'boolean',
+    'remoteHostForwarding',
+    'true or false',
+    config.remoteHostForwarding,
+  );
+  if (config.s3PrefixListId !== undefined)
+    expect(
+      typeof config.s3PrefixListId === 'string' && PREFIX_LIST_ID.test(config.s3PrefixListId),
+      's3PrefixListId',
+      `the id of the prefix list com.amazonaws.${config.region}.s3 (pl- and 8 or 17 hex digits)`,
+      config.s3PrefixListId,
+    );
   return problems;
 }
 

@@ -12,15 +12,26 @@ import {
   portForwardingStatements,
   type PolicyScope,
 } from './iam-policies.js';
-import { bootstrapNames, oidcProviderArn, resourceNames } from './names.js';
+import { bootstrapNames, jobWorkflowRef, oidcProviderArn, resourceNames, ROLE_WORKFLOWS } from './names.js';
 import { acknowledgeWildcards } from './nag.js';
 
 export interface FoundationStackProps extends StackProps {
   readonly config: EnvironmentConfig;
 }
 
-/** The CDK bootstrap roles (default synthesizer) the deploy role may assume, and nothing else. */
-const BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
+/**
+ * The CDK bootstrap roles (default synthesizer) the deploy role may assume, and nothing else. Not
+ * the lookup role: the app does no lookups, and the workload stacks do stack reads with the
+ * caller's own credentials (`useLookupRoleForStackOperations: false`, build-app.ts).
+ */
+const BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing'] as const;
+
+/**
+ * What a template diff of the workload stacks reads, and nothing more: their deployed templates
+ * and status (the CDK toolkit's DescribeStacks and GetTemplate; ListStackResources only for nested
+ * stacks, which the app has none of).
+ */
+const TEMPLATE_READS = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'];
 
 /**
  * One environment's foundation in its account, deployed by an administrator with their own
@@ -55,19 +66,24 @@ export class FoundationStack extends Stack {
       account: this.account,
       region: this.region,
       partition: this.partition,
+      environmentName: config.name,
       clusterName: names.cluster,
       workloadStackNames: [names.networkStack, names.serviceStack],
       boundaryPolicyName: names.permissionsBoundary,
       executionPolicyName: names.cloudFormationExecutionPolicy,
       executionBoundaryName: names.cloudFormationExecutionBoundary,
       bootstrapQualifier: config.bootstrapQualifier,
+      imageRepositories: [
+        config.image.kind === 'pull-through-cache' ? `${config.image.repositoryPrefix}/*` : config.image.repositoryName,
+      ],
+      remoteHostForwarding: config.remoteHostForwarding,
     };
     const bootstrapRoleArn = bootstrap.roleArn;
 
     const boundary = new iam.ManagedPolicy(this, 'WorkloadBoundary', {
       managedPolicyName: names.permissionsBoundary,
       description: 'Permissions boundary of every role the network and service stacks create',
-      statements: permissionsBoundaryStatements(),
+      statements: permissionsBoundaryStatements(policyScope),
     });
     const executionPolicy = new iam.ManagedPolicy(this, 'CloudFormationExecutionPolicy', {
       managedPolicyName: names.cloudFormationExecutionPolicy,
@@ -83,8 +99,27 @@ export class FoundationStack extends Stack {
     });
 
     const prefix = subjectPrefix(github);
-    const mainBranch = `${prefix}:ref:refs/heads/${github.mainBranch}`;
     const deployEnvironment = `${prefix}:environment:${github.deployEnvironment}`;
+    const workloadStackArns = [names.networkStack, names.serviceStack].map(
+      (stack) => `arn:${this.partition}:cloudformation:${this.region}:${this.account}:stack/${stack}/*`,
+    );
+    const bootstrapVersionArn = `arn:${this.partition}:ssm:${this.region}:${this.account}:parameter${bootstrap.versionParameter}`;
+    /**
+     * Who may act on the environment: a job that names it (GitHub then enforces the environment's
+     * reviewers and branch rule before it hands out the token), in one of this repository's own
+     * workflows on the main branch (so another workflow, or the same one on another branch, that
+     * names the environment is refused), of this repository by id when the ids are configured (a
+     * repository created later under the same name is refused).
+     */
+    const environmentTrust = (workflows: readonly string[]) => ({
+      subjects: [deployEnvironment],
+      claims: {
+        job_workflow_ref: workflows.map((file) => jobWorkflowRef(github, file, github.mainBranch)),
+        ...(github.repoId !== undefined && github.ownerId !== undefined
+          ? { repository_id: [github.repoId], repository_owner_id: [github.ownerId] }
+          : {}),
+      },
+    });
 
     const pullRequest = new GitHubOidcRole(this, 'PullRequest', {
       roleName: names.pullRequestRole,
@@ -93,16 +128,14 @@ export class FoundationStack extends Stack {
       subjects: [`${prefix}:pull_request`],
       statements: [
         new iam.PolicyStatement({
-          sid: 'AssumeCdkLookupRoleOnly',
-          actions: ['sts:AssumeRole', 'sts:TagSession'],
-          resources: [bootstrapRoleArn('lookup')],
+          sid: 'ReadDeployedTemplates',
+          actions: TEMPLATE_READS,
+          resources: workloadStackArns,
         }),
         new iam.PolicyStatement({
-          sid: 'ReadDeployedTemplates',
-          actions: ['cloudformation:GetTemplate', 'cloudformation:DescribeStacks', 'cloudformation:ListStackResources'],
-          resources: [names.networkStack, names.serviceStack].map(
-            (stack) => `arn:${this.partition}:cloudformation:${this.region}:${this.account}:stack/${stack}/*`,
-          ),
+          sid: 'ReadOwnBootstrapVersion',
+          actions: ['ssm:GetParameter'],
+          resources: [bootstrapVersionArn],
         }),
       ],
     });
@@ -110,9 +143,9 @@ export class FoundationStack extends Stack {
 
     const deploy = new GitHubOidcRole(this, 'Deploy', {
       roleName: names.deployRole,
-      description: `Pushes to ${github.mainBranch} of ${github.owner}/${github.repo}: deploy ${config.name} through the CDK bootstrap roles`,
+      description: `The deploy workflow of ${github.owner}/${github.repo} on ${github.mainBranch}, in the ${config.name} environment: deploy through the CDK bootstrap roles`,
       providerArn,
-      subjects: [mainBranch, deployEnvironment],
+      ...environmentTrust(ROLE_WORKFLOWS.deployRole),
       statements: [
         new iam.PolicyStatement({
           sid: 'AssumeCdkBootstrapRolesOnly',
@@ -130,9 +163,14 @@ export class FoundationStack extends Stack {
         new iam.PolicyStatement({
           sid: 'ReadOwnBootstrapVersion',
           actions: ['ssm:GetParameter'],
-          resources: [
-            `arn:${this.partition}:ssm:${this.region}:${this.account}:parameter${bootstrap.versionParameter}`,
-          ],
+          resources: [bootstrapVersionArn],
+        }),
+        new iam.PolicyStatement({
+          // The toolkit reads the deployed templates with the caller's credentials (no lookup
+          // role): the security diff before a deploy, and the deploy-time re-check of the change.
+          sid: 'ReadDeployedTemplates',
+          actions: TEMPLATE_READS,
+          resources: workloadStackArns,
         }),
       ],
     });
@@ -140,9 +178,9 @@ export class FoundationStack extends Stack {
 
     const operator = new GitHubOidcRole(this, 'Operator', {
       roleName: names.operatorRole,
-      description: `Smoke tests of ${config.name} from ${github.owner}/${github.repo}: port forwarding only`,
+      description: `Smoke tests of ${config.name} from ${github.owner}/${github.repo} on ${github.mainBranch}: port forwarding only`,
       providerArn,
-      subjects: [mainBranch, deployEnvironment],
+      ...environmentTrust(ROLE_WORKFLOWS.operatorRole),
       statements: [
         ...portForwardingStatements(policyScope),
         ...operatorDiagnosticStatements(policyScope, names.operatorRole),
@@ -170,7 +208,7 @@ export class FoundationStack extends Stack {
     }
     acknowledgeWildcards(
       boundary,
-      'A permissions boundary is a ceiling, not a grant: the roles it caps scope their own resources. ecr:GetAuthorizationToken and the ssmmessages channel actions have no resource type.',
+      "A permissions boundary is a ceiling, not a grant: the roles it caps scope their own resources. ecr:GetAuthorizationToken, logs:DescribeLogGroups and the ssmmessages channel actions have no resource type; the rest is this environment's only: its image repositories (the pull-through cache prefix's <prefix>/*), its stacks' log groups (<stack>-*) and KMS keys tagged with its name (key ids are generated).",
     );
     const ceilingReason =
       'A permissions boundary is a ceiling, not a grant: what the execution role may do is its execution policy; this boundary only adds the denials no change to that policy can lift.';
@@ -183,7 +221,7 @@ export class FoundationStack extends Stack {
     }
     acknowledgeWildcards(
       executionPolicy,
-      "CloudFormation creates VPCs, subnets, endpoints, clusters and task definitions whose ids do not exist before the deploy; those statements are limited to this region (aws:RequestedRegion) and to actions that cannot open an internet path. IAM and log-group rights are scoped to the names CloudFormation generates for this environment's stacks (<stack>-*), and role creation requires the permissions boundary.",
+      "CloudFormation creates VPCs, subnets, endpoints, flow logs and keys whose ids do not exist before the deploy: EC2 statements name the resource types (vpc/*, subnet/*...) and require the environment's tag (aws:RequestTag on create, aws:ResourceTag on every resource a change names), interface endpoints only to Amazon's services (ec2:VpceServiceOwner). EC2 Describe*, the ECS and ECR calls and kms:CreateKey have no resource-level scope here and are limited to this region (aws:RequestedRegion), kms:CreateKey to keys tagged for the environment. IAM and log-group rights are scoped to the names CloudFormation generates for this environment's stacks (<stack>-*), and role creation requires the permissions boundary.",
     );
 
     const outputs: Record<string, [string, string]> = {

@@ -1,11 +1,14 @@
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { ENVIRONMENT_TAG, PORT_FORWARDING_DOCUMENT, REMOTE_HOST_FORWARDING_DOCUMENT } from './names.js';
 
 /** What the policies below are scoped to: one environment's account, region and names. */
 export interface PolicyScope {
   readonly account: string;
   readonly region: string;
   readonly partition: string;
+  /** The environment's name: the value of the `environment` tag its stacks (and so their resources) carry. */
+  readonly environmentName: string;
   readonly clusterName: string;
   /** Stack names whose generated resource names (roles, log groups) the execution policy may manage. */
   readonly workloadStackNames: readonly string[];
@@ -13,13 +16,22 @@ export interface PolicyScope {
   readonly executionPolicyName: string;
   readonly executionBoundaryName: string;
   readonly bootstrapQualifier: string;
+  /**
+   * The ECR repositories the tasks pull from, as names or name patterns: the pull-through cache
+   * prefix's repositories (`<prefix>/*`) or the configured repository.
+   */
+  readonly imageRepositories: readonly string[];
+  /** Whether forwarding through the task to another host is allowed (config `remoteHostForwarding`). */
+  readonly remoteHostForwarding: boolean;
 }
 
-/** The only documents a forwarding principal may start a session with: never a shell. */
-export const PORT_FORWARDING_DOCUMENTS = [
-  'AWS-StartPortForwardingSession',
-  'AWS-StartPortForwardingSessionToRemoteHost',
-] as const;
+/**
+ * The only documents a forwarding principal may start a session with: never a shell. Forwarding
+ * through the task to another host only when the environment's configuration asks for it.
+ */
+export function portForwardingDocuments(scope: Pick<PolicyScope, 'remoteHostForwarding'>): string[] {
+  return [PORT_FORWARDING_DOCUMENT, ...(scope.remoteHostForwarding ? [REMOTE_HOST_FORWARDING_DOCUMENT] : [])];
+}
 
 const arn = (
   scope: PolicyScope,
@@ -53,7 +65,7 @@ export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatemen
       actions: ['ssm:StartSession'],
       resources: [
         tasksArn,
-        ...PORT_FORWARDING_DOCUMENTS.map((name) => arn(scope, 'ssm', `document/${name}`, scope.region, '')),
+        ...portForwardingDocuments(scope).map((name) => arn(scope, 'ssm', `document/${name}`, scope.region, '')),
       ],
       // Without this, a StartSession that names no document would open the default shell.
       conditions: { BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } },
@@ -126,29 +138,51 @@ export function operatorDiagnosticStatements(scope: PolicyScope, operatorRoleNam
   ];
 }
 
+/** The log groups of the workload stacks: CloudFormation names them `<stack>-<logical id>-<suffix>`. */
+function workloadLogGroupArns(scope: PolicyScope): string[] {
+  return scope.workloadStackNames.map((stack) => arn(scope, 'logs', `log-group:${stack}-*`));
+}
+
+/** The condition that a request carries the environment's tag (on a resource it creates or tags). */
+const requestTagged = (scope: PolicyScope) => ({ [`aws:RequestTag/${ENVIRONMENT_TAG}`]: scope.environmentName });
+/** The condition that the resource acted on carries the environment's tag. */
+const resourceTagged = (scope: PolicyScope) => ({ [`aws:ResourceTag/${ENVIRONMENT_TAG}`]: scope.environmentName });
+
 /**
  * The ceiling of every role the workload stacks create: what a task, its image pull and its ECS
- * Exec agent, and the VPC flow log delivery can ever need. Even a reviewed-in mistake cannot
+ * Exec agent, and the VPC flow log delivery can ever need, on this environment's resources only
+ * (its repositories, its stacks' log groups, its own KMS keys). Even a reviewed-in mistake cannot
  * give a workload role more.
  */
-export function permissionsBoundaryStatements(): iam.PolicyStatement[] {
+export function permissionsBoundaryStatements(scope: PolicyScope): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
-      sid: 'PullImages',
+      sid: 'EcrAuthorizationToken',
+      actions: ['ecr:GetAuthorizationToken'],
+      resources: ['*'], // no resource type (Service Authorization Reference)
+    }),
+    new iam.PolicyStatement({
+      sid: 'PullOwnImages',
       actions: [
-        'ecr:GetAuthorizationToken',
         'ecr:BatchCheckLayerAvailability',
         'ecr:GetDownloadUrlForLayer',
         'ecr:BatchGetImage',
+        // The first pull through a cache rule creates the repository and imports the image.
         'ecr:BatchImportUpstreamImage',
         'ecr:CreateRepository',
       ],
-      resources: ['*'],
+      resources: scope.imageRepositories.map((repository) => arn(scope, 'ecr', `repository/${repository}`)),
     }),
     new iam.PolicyStatement({
-      sid: 'WriteLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams'],
-      resources: ['*'],
+      sid: 'WriteOwnLogs',
+      // A log stream's ARN is its group's followed by `:log-stream:<name>`: the pattern covers both.
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resources: workloadLogGroupArns(scope),
+    }),
+    new iam.PolicyStatement({
+      sid: 'FindLogGroups',
+      actions: ['logs:DescribeLogGroups'],
+      resources: ['*'], // no resource type: the ECS Exec agent checks its log group exists
     }),
     new iam.PolicyStatement({
       sid: 'EcsExecAgent',
@@ -158,7 +192,14 @@ export function permissionsBoundaryStatements(): iam.PolicyStatement[] {
         'ssmmessages:OpenControlChannel',
         'ssmmessages:OpenDataChannel',
       ],
-      resources: ['*'],
+      resources: ['*'], // no resource type
+    }),
+    new iam.PolicyStatement({
+      sid: 'EcsExecEncryptionWithOwnKeys',
+      // ECS Exec encrypts its data channel with the cluster's key (executeCommandConfiguration.kmsKeyId).
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [arn(scope, 'kms', 'key/*')],
+      conditions: { StringEquals: resourceTagged(scope) },
     }),
   ];
 }
@@ -166,36 +207,86 @@ export function permissionsBoundaryStatements(): iam.PolicyStatement[] {
 /** The services whose service-linked roles a deploy may create: ECS, and ECR's pull-through cache. */
 const SERVICE_LINKED_ROLE_SERVICES = ['ecs.amazonaws.com', 'pullthroughcache.ecr.amazonaws.com'] as const;
 
+/** The EC2 resource types of the network stacks, each created by one action (for tag-on-create). */
+const NETWORK_RESOURCE_TYPES = [
+  'vpc',
+  'subnet',
+  'route-table',
+  'security-group',
+  'vpc-endpoint',
+  'vpc-flow-log',
+] as const;
+const CREATE_ACTIONS = [
+  'ec2:CreateVpc',
+  'ec2:CreateSubnet',
+  'ec2:CreateRouteTable',
+  'ec2:CreateSecurityGroup',
+  'ec2:CreateVpcEndpoint',
+  'ec2:CreateFlowLogs',
+] as const;
+
 /**
  * The CloudFormation execution policy for `cdk bootstrap --cloudformation-execution-policies`,
- * instead of AdministratorAccess: only the services the network and service stacks use, IAM only
- * for roles that carry the permissions boundary, and nothing that opens a path to the internet
- * (no internet or NAT gateway, no elastic IP, no route, no instance).
+ * instead of AdministratorAccess: only the services the network and service stacks use, EC2
+ * changes only on resources that carry the environment's tag (CloudFormation gives every resource
+ * the stack's tags, `environment: <env>` among them), interface endpoints only to Amazon's
+ * services, IAM only for roles that carry the permissions boundary (and never a trust change),
+ * and nothing that opens a path to the internet (no internet or NAT gateway, no elastic IP, no
+ * route, no instance).
  */
 export function cloudFormationExecutionStatements(scope: PolicyScope): iam.PolicyStatement[] {
   const boundaryArn = `arn:${scope.partition}:iam::${scope.account}:policy/${scope.boundaryPolicyName}`;
   const workloadRoles = scope.workloadStackNames.map(
     (stack) => `arn:${scope.partition}:iam::${scope.account}:role/${stack}-*`,
   );
-  const workloadLogGroups = scope.workloadStackNames.map((stack) => arn(scope, 'logs', `log-group:${stack}-*`));
   const inRegion = { StringEquals: { 'aws:RequestedRegion': scope.region } };
+  const ec2 = (type: string): string => arn(scope, 'ec2', `${type}/*`);
+  const networkResources = NETWORK_RESOURCE_TYPES.map(ec2);
   return [
     new iam.PolicyStatement({
-      sid: 'PrivateNetwork',
+      sid: 'ReadTheNetwork',
+      // Describe* calls support no resource-level permission and no tag condition (Service
+      // Authorization Reference: no resource type): they can only be limited to the region.
+      actions: ['ec2:Describe*', 'autoscaling:DescribeTags'], // the flow-log handler reads tags through Auto Scaling too
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateNetworkResourcesTaggedForThisEnvironment',
+      // The new resource's ARN: created only with the environment's tag. The other resources these
+      // calls name (the VPC of a subnet, the subnet of a flow log...) must be this environment's:
+      // ChangeOwnNetworkResources. Interface endpoints: CreateVpcEndpointsToAmazonServicesOnly.
+      actions: CREATE_ACTIONS.filter((action) => action !== 'ec2:CreateVpcEndpoint'),
+      resources: [ec2('vpc'), ec2('subnet'), ec2('route-table'), ec2('security-group'), ec2('vpc-flow-log')],
+      conditions: { StringEquals: requestTagged(scope) },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateVpcEndpointsToAmazonServicesOnly',
+      // ec2:VpceServiceOwner is `amazon` for AWS services: no endpoint to a third party's service,
+      // which would be a way out of the closed network.
+      actions: ['ec2:CreateVpcEndpoint'],
+      resources: [ec2('vpc-endpoint')],
+      conditions: {
+        StringEquals: { ...requestTagged(scope), 'ec2:VpceServiceOwner': 'amazon' },
+        StringLike: { 'ec2:VpceServiceName': `com.amazonaws.${scope.region}.*` },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeOwnNetworkResources',
+      // Every resource a call names must carry the environment's tag: the VPC a subnet, route
+      // table, group or endpoint is created in, the route tables, subnets and groups an endpoint
+      // is attached to, and whatever is modified or deleted.
       actions: [
-        'ec2:Describe*',
-        'ec2:CreateVpc',
+        // The create calls that name an existing resource: the VPC, subnets, route tables, groups.
+        ...CREATE_ACTIONS.filter((action) => action !== 'ec2:CreateVpc'),
         'ec2:DeleteVpc',
         'ec2:ModifyVpcAttribute',
-        'ec2:CreateSubnet',
         'ec2:DeleteSubnet',
         'ec2:ModifySubnetAttribute',
-        'ec2:CreateRouteTable',
         'ec2:DeleteRouteTable',
         'ec2:AssociateRouteTable',
         'ec2:DisassociateRouteTable',
         'ec2:ReplaceRouteTableAssociation',
-        'ec2:CreateSecurityGroup',
         'ec2:DeleteSecurityGroup',
         'ec2:AuthorizeSecurityGroupIngress',
         'ec2:AuthorizeSecurityGroupEgress',
@@ -203,18 +294,40 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'ec2:RevokeSecurityGroupEgress',
         'ec2:UpdateSecurityGroupRuleDescriptionsIngress',
         'ec2:UpdateSecurityGroupRuleDescriptionsEgress',
-        'ec2:CreateVpcEndpoint',
-        'ec2:DeleteVpcEndpoints',
         'ec2:ModifyVpcEndpoint',
-        'ec2:CreateFlowLogs',
+        'ec2:DeleteVpcEndpoints',
         'ec2:DeleteFlowLogs',
-        'ec2:CreateTags',
-        'ec2:DeleteTags',
-        // The flow-log handler reads tags through Auto Scaling too (its schema lists it).
-        'autoscaling:DescribeTags',
       ],
-      resources: ['*'],
-      conditions: inRegion,
+      resources: networkResources,
+      conditions: { StringEquals: resourceTagged(scope) },
+    }),
+    new iam.PolicyStatement({
+      sid: 'SecurityGroupRulesOfOwnGroups',
+      // A rule's own ARN (an optional resource of Authorize*, where its tags would go): the group
+      // it belongs to must be this environment's (ChangeOwnNetworkResources).
+      actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'],
+      resources: [ec2('security-group-rule')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagOnCreate',
+      // The tags a create call sets are authorized as ec2:CreateTags on the new resource, with
+      // ec2:CreateAction naming the call; they must include the environment's tag.
+      actions: ['ec2:CreateTags'],
+      resources: networkResources,
+      conditions: {
+        StringEquals: { ...requestTagged(scope), 'ec2:CreateAction': CREATE_ACTIONS.map((a) => a.slice(4)) },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'RetagOwnNetworkResources',
+      // Only resources that already carry the environment's tag, and never to another environment's
+      // value (an untagged resource, or another environment's, stays out of reach).
+      actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
+      resources: networkResources,
+      conditions: {
+        StringEquals: resourceTagged(scope),
+        StringEqualsIfExists: requestTagged(scope),
+      },
     }),
     new iam.PolicyStatement({
       sid: 'FargateService',
@@ -259,13 +372,32 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'logs:DeleteLogGroup',
         'logs:PutRetentionPolicy',
         'logs:DeleteRetentionPolicy',
+        // Encrypting an existing group with the stack's key (an update that adds KmsKeyId).
+        'logs:AssociateKmsKey',
         'logs:TagResource',
         'logs:UntagResource',
         'logs:TagLogGroup',
         'logs:ListTagsForResource',
         'logs:ListTagsLogGroup',
       ],
-      resources: workloadLogGroups,
+      resources: workloadLogGroupArns(scope),
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateKeysTaggedForThisEnvironment',
+      // CreateKey has no resource type. Everything else on a key (its policy, rotation, tags,
+      // description) the key's own policy grants to this environment's execution role by name
+      // (LogEncryptionKey), so this policy names no existing key: a key of another environment or
+      // outside the project stays out of reach, whatever its tags.
+      actions: ['kms:CreateKey'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': scope.region, ...requestTagged(scope) } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagKeysOnCreate',
+      // CreateKey with tags needs kms:TagResource in an IAM policy (AWS KMS API reference, CreateKey).
+      actions: ['kms:TagResource'],
+      resources: [arn(scope, 'kms', 'key/*')],
+      conditions: { StringEquals: requestTagged(scope) },
     }),
     new iam.PolicyStatement({
       sid: 'CreateBoundedRolesOnly',
@@ -282,6 +414,8 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
     }),
     new iam.PolicyStatement({
       sid: 'ManageWorkloadRoles',
+      // No iam:UpdateAssumeRolePolicy: a deploy cannot change whom a workload role trusts (a
+      // trust change is a new role, which must carry the boundary again).
       actions: [
         'iam:GetRole',
         'iam:GetRolePolicy',
@@ -292,7 +426,6 @@ export function cloudFormationExecutionStatements(scope: PolicyScope): iam.Polic
         'iam:UntagRole',
         'iam:UpdateRole',
         'iam:UpdateRoleDescription',
-        'iam:UpdateAssumeRolePolicy',
       ],
       resources: workloadRoles,
     }),

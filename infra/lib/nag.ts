@@ -123,7 +123,3 @@ export function flattenReference(value: unknown): string {
 /** Why CDK-generated inline policies are accepted (NIST.800.53.R5-IAMNoInlinePolicy). */
 export const INLINE_POLICY_REASON =
   'The policy is the DefaultPolicy CDK generates for grants to a role that only this construct uses; it lives and dies with the role, and the role is capped by the permissions boundary.';
-
-/** Why log groups use CloudWatch's default encryption (NIST.800.53.R5-CloudWatchLogGroupEncrypted). */
-export const LOG_ENCRYPTION_REASON =
-  'CloudWatch Logs encrypts every log group at rest with service-owned keys; these logs (access, flow and session audit) carry no secrets, and a customer-managed KMS key would add cost and key-policy upkeep. Add a key here if your compliance regime requires CMKs.';

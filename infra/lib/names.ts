@@ -35,6 +35,34 @@ export const OIDC_PROVIDER_STACK = 'github-oidc-provider';
 export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
 export const REMOTE_HOST_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 
+/**
+ * The workflow files (under `.github/workflows/`) whose jobs may assume the roles that change or
+ * reach an environment, on the main branch only: the deploy role's and the operator role's trust
+ * require the token's `job_workflow_ref` to be one of these, so another workflow of the repository
+ * (or one on another branch) that names the environment is refused. The workflows and the trust
+ * read the same list.
+ */
+export const ROLE_WORKFLOWS = {
+  deployRole: ['deploy.yml'],
+  operatorRole: ['deploy.yml', 'smoke-test.yml'],
+} as const;
+
+/**
+ * GitHub's `job_workflow_ref` claim of a job in a workflow of this repository (not a reusable
+ * workflow of another): `OWNER/REPO/.github/workflows/FILE@refs/heads/BRANCH`. GitHub names the
+ * repository here by owner and name, in both subject formats.
+ */
+export function jobWorkflowRef(
+  github: { readonly owner: string; readonly repo: string },
+  workflowFile: string,
+  branch: string,
+): string {
+  return `${github.owner}/${github.repo}/.github/workflows/${workflowFile}@refs/heads/${branch}`;
+}
+
+/** The tag every stack of an environment carries (build-app.ts), and that its resources inherit. */
+export const ENVIRONMENT_TAG = 'environment';
+
 /** The label a reviewer adds to a pull request to let a destructive change deploy. */
 export const ALLOW_DESTRUCTIVE_LABEL = 'allow-destructive-change';
 

@@ -1,9 +1,10 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config.js';
 import { PrivateNetwork, retentionDays } from './constructs/private-network.js';
-import { resourceNames } from './names.js';
+import { bootstrapNames, resourceNames } from './names.js';
 import { applyPermissionsBoundary } from './permissions-boundary.js';
 
 export interface NetworkStackProps extends StackProps {
@@ -13,6 +14,10 @@ export interface NetworkStackProps extends StackProps {
 /** The closed network of one environment. Stateful: its VPC's logical ID is guarded by a test. */
 export class NetworkStack extends Stack {
   readonly vpc: ec2.IVpc;
+  /** The interface endpoints' group: the only one the service's tasks may send to (besides S3). */
+  readonly endpointSecurityGroup: ec2.ISecurityGroup;
+  /** The environment's one log key: flow logs here, container and ECS Exec logs in the service stack. */
+  readonly logKey: kms.IKey;
 
   /**
    * The region's first three zones through Fn::GetAZs, whether or not the account is known: a
@@ -25,24 +30,47 @@ export class NetworkStack extends Stack {
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const names = resourceNames(config);
 
     const network = new PrivateNetwork(this, 'Network', {
       cidr: config.vpcCidr,
       azCount: config.azCount,
       ec2DebugEndpoints: config.ec2DebugEndpoints,
       logRetention: retentionDays(config.logRetentionDays),
+      deployerRoleArn: deployerRoleArn(this, config),
+      logGroupNames: [names.networkStack, names.serviceStack].map((stack) => `${stack}-*`),
     });
     this.vpc = network.vpc;
-    applyPermissionsBoundary(this, resourceNames(config).permissionsBoundary);
+    this.logKey = network.logKey;
+    this.endpointSecurityGroup = network.endpointSecurityGroup;
+    applyPermissionsBoundary(this, names.permissionsBoundary);
 
     new CfnOutput(this, 'VpcId', { value: network.vpc.vpcId, description: 'The isolated VPC' });
     new CfnOutput(this, 'FlowLogGroupName', {
       value: network.flowLogGroup.logGroupName,
-      description: 'VPC flow logs (all traffic)',
+      description: 'VPC flow logs (all traffic; kept when the stack is deleted)',
+    });
+    new CfnOutput(this, 'LogKeyArn', {
+      value: network.logKey.keyArn,
+      description: "KMS key of the environment's log groups and ECS Exec sessions (kept when the stack is deleted)",
     });
     new CfnOutput(this, 'EndpointSecurityGroupId', {
       value: network.endpointSecurityGroup.securityGroupId,
       description: 'Security group of the interface endpoints (443 from the VPC CIDR only)',
     });
   }
+}
+
+/**
+ * The role CloudFormation deploys a workload stack of the environment as: its own bootstrap's
+ * execution role (cdk bootstrap --qualifier), which the stack's KMS key policies name.
+ */
+export function deployerRoleArn(stack: Stack, config: EnvironmentConfig): string {
+  return bootstrapNames({
+    name: config.name,
+    account: stack.account,
+    region: stack.region,
+    partition: stack.partition,
+    qualifier: config.bootstrapQualifier,
+  }).roleArn('cfn-exec');
 }

@@ -128,6 +128,7 @@ describe('the configuration file', () => {
       ec2DebugEndpoints: false,
       logRetentionDays: 30,
       bootstrapQualifier: 'solo',
+      remoteHostForwarding: false,
     });
     expect(validateEnvironment(env)).toEqual([]);
   });
@@ -191,6 +192,16 @@ describe('validation names the environment and the field, the expectation and wh
       { bootstrapQualifier: 'abcdefghijk' },
       `${at('bootstrapQualifier')}: expected the cdk bootstrap qualifier`,
     ],
+    [
+      'remote-host forwarding as a string',
+      { remoteHostForwarding: 'yes' as never },
+      `${at('remoteHostForwarding')}: expected true or false, found "yes"`,
+    ],
+    [
+      'an S3 prefix list id that is not one',
+      { s3PrefixListId: 'com.amazonaws.eu-west-1.s3' },
+      `${at('s3PrefixListId')}: expected the id of the prefix list com.amazonaws.`,
+    ],
   ];
 
   it.each(cases)('%s', (_name, overrides, message) => {
@@ -208,6 +219,18 @@ describe('validation names the environment and the field, the expectation and wh
     expect(() => environment(FIRST.name, { region: 'x', azCount: 9 })).toThrow(
       new RegExp(`${FIRST.name}\\.region[\\s\\S]*${FIRST.name}\\.azCount`),
     );
+  });
+
+  it('reads remote-host forwarding and the S3 prefix list from the file, off and unset by default', () => {
+    const entry = { name: 'solo', account: ACCOUNT, region: REGION, vpcCidr: '10.0.0.0/22' };
+    expect(environmentFromEntry(entry, GITHUB)).toMatchObject({ remoteHostForwarding: false });
+    expect(environmentFromEntry(entry, GITHUB).s3PrefixListId).toBeUndefined();
+    const set = environmentFromEntry(
+      { ...entry, remoteHostForwarding: true, s3PrefixListId: 'pl-0123456789abcdef0' },
+      GITHUB,
+    );
+    expect(set).toMatchObject({ remoteHostForwarding: true, s3PrefixListId: 'pl-0123456789abcdef0' });
+    expect(validateEnvironment(set)).toEqual([]);
   });
 
   it('accepts a cheap single-AZ environment and X86_64 Spot', () => {

@@ -11,6 +11,7 @@ import {
   DescribeVpcEndpointsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { cdk } from '../../test/helpers/cdk-cli.js';
@@ -23,6 +24,7 @@ import {
   CONTAINER_PORT,
   foundationDeployArgs,
   GITHUB_OIDC_HOST,
+  jobWorkflowRef,
   OIDC_PROVIDER_STACK,
   oidcProviderArn,
   resourceNames,
@@ -212,6 +214,23 @@ describe(`deploy ${FIRST.name} to the local AWS (moto) with the CDK CLI`, () => 
     ]);
   });
 
+  it("created the workload's log groups, named after their stacks (the key policies' and policies' scope)", async () => {
+    const logs = new CloudWatchLogsClient(motoClientConfig(aws));
+    const { logGroups = [] } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `${FIRST.name}-` }));
+    const groups = logGroups.filter((group) =>
+      [NAMES.networkStack, NAMES.serviceStack].some((stack) => group.logGroupName?.startsWith(`${stack}-`)),
+    );
+    expect(groups.map((group) => group.logGroupName).sort()).toEqual(
+      [
+        outputs[NAMES.networkStack]!.FlowLogGroupName,
+        outputs[NAMES.serviceStack]!.ExecLogGroupName,
+        outputs[NAMES.serviceStack]!.AppLogGroupName,
+      ].sort(),
+    );
+    // (moto's CloudFormation drops a log group's KmsKeyId: the template tests assert the keys and
+    // the encryption.)
+  });
+
   it('created the GitHub roles with their exact trust in the account provider', async () => {
     const iam = new IAMClient(motoClientConfig(aws));
     const { Role } = await iam.send(new GetRoleCommand({ RoleName: NAMES.deployRole }));
@@ -224,10 +243,14 @@ describe(`deploy ${FIRST.name} to the local AWS (moto) with the CDK CLI`, () => 
     expect(trust.Statement[0]!.Condition).toEqual({
       StringEquals: {
         [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-        [`${GITHUB_OIDC_HOST}:sub`]: [
-          `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
-          `${prefix}:environment:${FIRST.name}`,
-        ],
+        [`${GITHUB_OIDC_HOST}:sub`]: `${prefix}:environment:${FIRST.name}`,
+        [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: jobWorkflowRef(FIRST.github, 'deploy.yml', FIRST.github.mainBranch),
+        ...(FIRST.github.repoId !== undefined && FIRST.github.ownerId !== undefined
+          ? {
+              [`${GITHUB_OIDC_HOST}:repository_id`]: FIRST.github.repoId,
+              [`${GITHUB_OIDC_HOST}:repository_owner_id`]: FIRST.github.ownerId,
+            }
+          : {}),
       },
     });
   });

@@ -6,9 +6,11 @@ import { GitHubOidcProviderStack } from '../lib/github-oidc-provider-stack.js';
 import {
   bootstrapNames,
   GITHUB_OIDC_HOST,
+  jobWorkflowRef,
   OIDC_PROVIDER_STACK,
   oidcProviderArn,
   resourceNames,
+  ROLE_WORKFLOWS,
   STS_AUDIENCE,
 } from '../lib/names.js';
 import {
@@ -42,6 +44,10 @@ const PARTITION = partitionOf(FIRST.region);
 const NAMES = resourceNames(FIRST);
 const BOOTSTRAP = bootstrapNames({ ...FIRST, qualifier: FIRST.bootstrapQualifier, partition: PARTITION });
 const iamArn = (resource: string): string => `arn:${PARTITION}:iam::${FIRST.account}:${resource}`;
+const WORKLOAD_STACK_ARNS = [NAMES.networkStack, NAMES.serviceStack].map(
+  (stack) => `arn:${PARTITION}:cloudformation:${FIRST.region}:${FIRST.account}:stack/${stack}/*`,
+);
+const regional = (type: string): string => `arn:${PARTITION}:${type}`;
 
 /** Queries over one synthesized foundation template. */
 function inspect(template: Template) {
@@ -83,28 +89,36 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     expect(types.some((type) => type.startsWith('Custom::') || type === 'AWS::Lambda::Function')).toBe(false);
   });
 
+  const one = (values: readonly string[]): string | string[] => (values.length === 1 ? values[0]! : [...values]);
+  /** The claims of the roles that act on the environment: its workflows on main, the repository's ids. */
+  const environmentClaims = (workflows: readonly string[]): Record<string, string | string[]> => ({
+    [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: one(
+      workflows.map((file) => jobWorkflowRef(FIRST.github, file, FIRST.github.mainBranch)),
+    ),
+    ...(FIRST.github.repoId !== undefined && FIRST.github.ownerId !== undefined
+      ? {
+          [`${GITHUB_OIDC_HOST}:repository_id`]: FIRST.github.repoId,
+          [`${GITHUB_OIDC_HOST}:repository_owner_id`]: FIRST.github.ownerId,
+        }
+      : {}),
+  });
   it.each([
-    ['pull-request', NAMES.pullRequestRole, (prefix: string) => [`${prefix}:pull_request`]],
+    ['pull-request', NAMES.pullRequestRole, (prefix: string) => [`${prefix}:pull_request`], {}],
     [
       'deploy',
       NAMES.deployRole,
-      (prefix: string) => [
-        `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
-        `${prefix}:environment:${FIRST.name}`,
-      ],
+      (prefix: string) => [`${prefix}:environment:${FIRST.name}`],
+      environmentClaims(ROLE_WORKFLOWS.deployRole),
     ],
     [
       'operator',
       NAMES.operatorRole,
-      (prefix: string) => [
-        `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
-        `${prefix}:environment:${FIRST.name}`,
-      ],
+      (prefix: string) => [`${prefix}:environment:${FIRST.name}`],
+      environmentClaims(ROLE_WORKFLOWS.operatorRole),
     ],
   ])(
-    "the %s role trusts only the account's provider, aud=sts.amazonaws.com and its exact subjects",
-    (_kind, name, subjects) => {
-      const expected = subjects(subjectPrefix(FIRST.github));
+    "the %s role trusts only the account's provider, aud=sts.amazonaws.com, its exact subjects and workflows",
+    (_kind, name, subjects, claims) => {
       expect(q.role(name).Properties.AssumeRolePolicyDocument.Statement).toEqual([
         {
           Action: 'sts:AssumeRoleWithWebIdentity',
@@ -115,7 +129,8 @@ describe(`foundation stack of ${FIRST.name}`, () => {
           Condition: {
             StringEquals: {
               'token.actions.githubusercontent.com:aud': STS_AUDIENCE,
-              'token.actions.githubusercontent.com:sub': expected.length === 1 ? expected[0] : expected,
+              'token.actions.githubusercontent.com:sub': one(subjects(subjectPrefix(FIRST.github))),
+              ...claims,
             },
           },
         },
@@ -123,6 +138,13 @@ describe(`foundation stack of ${FIRST.name}`, () => {
       expect(q.role(name).Properties.MaxSessionDuration).toBe(3600);
     },
   );
+
+  it('names the workflows of the deploy role (deploy.yml) and of the operator role (deploy.yml and smoke-test.yml)', () => {
+    expect(ROLE_WORKFLOWS).toEqual({ deployRole: ['deploy.yml'], operatorRole: ['deploy.yml', 'smoke-test.yml'] });
+    expect(jobWorkflowRef({ owner: 'octo-org', repo: 'infra' }, 'deploy.yml', 'main')).toBe(
+      'octo-org/infra/.github/workflows/deploy.yml@refs/heads/main',
+    );
+  });
 
   it('has exactly the three GitHub roles', () => {
     expect(
@@ -132,13 +154,13 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     ).toEqual([NAMES.deployRole, NAMES.operatorRole, NAMES.pullRequestRole].sort());
   });
 
-  it("lets the deploy role assume exactly its own qualifier's four bootstrap roles and read its own bootstrap stack and version", () => {
+  it("lets the deploy role assume exactly its own qualifier's three bootstrap roles (not the lookup role) and read its own bootstrap and stacks", () => {
     const statements = q.policyOf(NAMES.deployRole);
     const assume = statements.filter((s) => actions([s]).includes('sts:AssumeRole'));
     expect(assume).toHaveLength(1);
     expect(list(assume[0]!.Action).sort()).toEqual(['sts:AssumeRole', 'sts:TagSession']);
     expect(list(assume[0]!.Resource).sort()).toEqual(
-      (['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const).map(BOOTSTRAP.roleArn).sort(),
+      (['deploy', 'file-publishing', 'image-publishing'] as const).map(BOOTSTRAP.roleArn).sort(),
     );
     for (const arn of list(assume[0]!.Resource)) {
       expect(arn).toContain(`:role/cdk-${FIRST.bootstrapQualifier}-`);
@@ -156,33 +178,53 @@ describe(`foundation stack of ${FIRST.name}`, () => {
         Action: 'ssm:GetParameter',
         Resource: `arn:${PARTITION}:ssm:${FIRST.region}:${FIRST.account}:parameter${BOOTSTRAP.versionParameter}`,
       }),
+      // The toolkit reads the deployed templates with the caller's credentials (no lookup role).
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+        Resource: WORKLOAD_STACK_ARNS,
+      }),
     ]);
     expect(statements.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
   });
 
-  it('keeps the pull-request role read-only: the lookup role and reading the workload templates', () => {
-    const statements = q.policyOf(NAMES.pullRequestRole);
-    for (const action of actions(statements)) {
-      expect(action).toMatch(/^(sts:AssumeRole|sts:TagSession|cloudformation:(Get|Describe|List)\w+)$/);
-    }
-    const assume = statements.find((s) => actions([s]).includes('sts:AssumeRole'))!;
-    expect(assume.Resource).toBe(BOOTSTRAP.roleArn('lookup'));
-    const read = statements.find((s) => actions([s]).includes('cloudformation:GetTemplate'))!;
-    expect(list(read.Resource).sort()).toEqual(
-      [NAMES.networkStack, NAMES.serviceStack]
-        .map((stack) => `arn:${PARTITION}:cloudformation:${FIRST.region}:${FIRST.account}:stack/${stack}/*`)
-        .sort(),
-    );
+  it('lets the pull-request role read what a template diff reads, and nothing else: no role to assume', () => {
+    expect(q.policyOf(NAMES.pullRequestRole)).toEqual([
+      {
+        Sid: 'ReadDeployedTemplates',
+        Effect: 'Allow',
+        Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+        Resource: WORKLOAD_STACK_ARNS,
+      },
+      {
+        Sid: 'ReadOwnBootstrapVersion',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: `arn:${PARTITION}:ssm:${FIRST.region}:${FIRST.account}:parameter${BOOTSTRAP.versionParameter}`,
+      },
+    ]);
   });
 
-  it('lets the operator role port-forward to this cluster only, with the two forwarding documents', () => {
+  it("has the workload stacks read deployed templates with the caller's credentials, not the lookup role", () => {
+    const { app, stacks } = synthesize(environment());
+    const assembly = app.synth();
+    for (const stack of [stacks.network, stacks.service]) {
+      expect(assembly.getStackByName(stack.stackName).lookupRole).toBeUndefined();
+    }
+  });
+
+  it('lets the operator role port-forward to this cluster only, to the task itself (no remote host by default)', () => {
     const statements = q.policyOf(NAMES.operatorRole);
     const startSession = statements.find((s) => actions([s]).includes('ssm:StartSession'))!;
-    expect(list(startSession.Resource).sort()).toEqual([
-      `arn:${PARTITION}:ecs:${FIRST.region}:${FIRST.account}:task/${NAMES.cluster}/*`,
-      `arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSession`,
-      `arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSessionToRemoteHost`,
-    ]);
+    expect(list(startSession.Resource).sort()).toEqual(
+      [
+        `arn:${PARTITION}:ecs:${FIRST.region}:${FIRST.account}:task/${NAMES.cluster}/*`,
+        `arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSession`,
+        ...(FIRST.remoteHostForwarding
+          ? [`arn:${PARTITION}:ssm:${FIRST.region}::document/AWS-StartPortForwardingSessionToRemoteHost`]
+          : []),
+      ].sort(),
+    );
     expect(startSession.Condition).toEqual({ BoolIfExists: { 'ssm:SessionDocumentAccessCheck': 'true' } });
     const forwarding = [
       'ecs:DescribeServices',
@@ -243,14 +285,89 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     );
     // Every unscoped allow is limited to the environment's region.
     for (const statement of statements.filter((s) => s.Effect === 'Allow' && list(s.Resource).includes('*'))) {
-      expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': FIRST.region } });
+      expect(statement.Condition?.StringEquals).toMatchObject({ 'aws:RequestedRegion': FIRST.region });
     }
+    // A deploy cannot change whom a workload role trusts.
+    expect(allowed).not.toContain('iam:UpdateAssumeRolePolicy');
     const version = statements.find((s) => actions([s]).includes('ssm:GetParameter'))!;
     expect(version.Resource).toBe(
       `arn:${PARTITION}:ssm:${FIRST.region}:${FIRST.account}:parameter${BOOTSTRAP.versionParameter}`,
     );
     const deny = statements.find((s) => s.Effect === 'Deny')!;
     expect(actions([deny])).toContain('iam:DeleteRolePermissionsBoundary');
+  });
+
+  describe("the execution policy keeps EC2 and KMS changes to the environment's own resources", () => {
+    let statements: Statement[];
+    beforeAll(() => {
+      statements = q.managedPolicy(NAMES.cloudFormationExecutionPolicy);
+    });
+    const ec2Arn = (type: string): string => regional(`ec2:${FIRST.region}:${FIRST.account}:${type}/*`);
+    const ownTag = { [`aws:ResourceTag/environment`]: FIRST.name };
+    const newTag = { [`aws:RequestTag/environment`]: FIRST.name };
+
+    it('allows EC2 changes other than Describe* only on named resource types, each statement tag-conditioned', () => {
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+        const ec2 = list(statement.Action).filter((action) => action.startsWith('ec2:'));
+        if (ec2.length === 0 || ec2.every((action) => action === 'ec2:Describe*')) continue;
+        expect(list(statement.Resource)).not.toContain('*');
+        for (const arn of list(statement.Resource))
+          expect(arn).toMatch(/^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:[a-z-]+\/\*$/);
+        if (statement.Sid !== 'SecurityGroupRulesOfOwnGroups') {
+          expect(JSON.stringify(statement.Condition)).toMatch(/aws:(Request|Resource)Tag\/environment/);
+        }
+      }
+      const describe = statements.find((s) => list(s.Action).includes('ec2:Describe*'))!;
+      expect(list(describe.Action).filter((action) => action.startsWith('ec2:'))).toEqual(['ec2:Describe*']);
+    });
+
+    it('creates network resources only with the environment tag, inside resources that carry it', () => {
+      const create = statements.find((s) => s.Sid === 'CreateNetworkResourcesTaggedForThisEnvironment')!;
+      expect(create.Condition).toEqual({ StringEquals: newTag });
+      const change = statements.find((s) => s.Sid === 'ChangeOwnNetworkResources')!;
+      expect(change.Condition).toEqual({ StringEquals: ownTag });
+      expect(list(change.Resource).sort()).toEqual(
+        ['vpc', 'subnet', 'route-table', 'security-group', 'vpc-endpoint', 'vpc-flow-log'].map(ec2Arn).sort(),
+      );
+      for (const action of ['ec2:CreateSubnet', 'ec2:ModifyVpcEndpoint', 'ec2:AuthorizeSecurityGroupEgress'])
+        expect(list(change.Action)).toContain(action);
+    });
+
+    it("creates interface endpoints only to Amazon's services (ec2:VpceServiceOwner)", () => {
+      const endpoints = statements.filter(
+        (s) => s.Effect === 'Allow' && list(s.Action).includes('ec2:CreateVpcEndpoint'),
+      );
+      for (const statement of endpoints) {
+        // Either the endpoint's own ARN, with the owner condition, or the resources it names, tagged.
+        if (
+          list(statement.Resource).includes(ec2Arn('vpc-endpoint')) &&
+          statement.Sid !== 'ChangeOwnNetworkResources'
+        ) {
+          expect(statement.Condition).toEqual({
+            StringEquals: { ...newTag, 'ec2:VpceServiceOwner': 'amazon' },
+            StringLike: { 'ec2:VpceServiceName': `com.amazonaws.${FIRST.region}.*` },
+          });
+        } else {
+          expect(statement.Condition).toEqual({ StringEquals: ownTag });
+        }
+      }
+    });
+
+    it('tags only at creation with the environment tag, and re-tags only what carries it already', () => {
+      const onCreate = statements.find((s) => s.Sid === 'TagOnCreate')!;
+      expect(onCreate.Condition?.StringEquals).toMatchObject(newTag);
+      expect(onCreate.Condition?.StringEquals?.['ec2:CreateAction']).toEqual(
+        expect.arrayContaining(['CreateVpc', 'CreateSubnet', 'CreateVpcEndpoint']),
+      );
+      const retag = statements.find((s) => s.Sid === 'RetagOwnNetworkResources')!;
+      expect(retag.Condition).toEqual({ StringEquals: ownTag, StringEqualsIfExists: newTag });
+    });
+
+    it('creates KMS keys only tagged for the environment, and holds no right on any existing key', () => {
+      const kms = statements.filter((s) => list(s.Action).some((action) => action.startsWith('kms:')));
+      expect(kms.flatMap((s) => list(s.Action)).sort()).toEqual(['kms:CreateKey', 'kms:TagResource']);
+      for (const statement of kms) expect(statement.Condition?.StringEquals).toMatchObject(newTag);
+    });
   });
 
   describe('the execution boundary (cdk bootstrap --custom-permissions-boundary)', () => {
@@ -338,6 +455,36 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     );
   });
 
+  it("scopes the boundary's logs, images and keys to the environment's own", () => {
+    const statements = q.managedPolicy(NAMES.permissionsBoundary);
+    const resourcesOf = (action: string): string[] =>
+      statements.filter((s) => list(s.Action).includes(action)).flatMap((s) => list(s.Resource));
+    // Only the actions with no resource type are on `*`.
+    const unscoped = statements.filter((s) => list(s.Resource).includes('*')).flatMap((s) => list(s.Action));
+    expect(unscoped.sort()).toEqual(
+      [
+        'ecr:GetAuthorizationToken',
+        'logs:DescribeLogGroups',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ].sort(),
+    );
+    expect(resourcesOf('logs:PutLogEvents').sort()).toEqual(
+      [NAMES.networkStack, NAMES.serviceStack]
+        .map((stack) => regional(`logs:${FIRST.region}:${FIRST.account}:log-group:${stack}-*`))
+        .sort(),
+    );
+    const repository =
+      FIRST.image.kind === 'pull-through-cache' ? `${FIRST.image.repositoryPrefix}/*` : FIRST.image.repositoryName;
+    for (const action of ['ecr:BatchGetImage', 'ecr:CreateRepository', 'ecr:BatchImportUpstreamImage'])
+      expect(resourcesOf(action)).toEqual([regional(`ecr:${FIRST.region}:${FIRST.account}:repository/${repository}`)]);
+    const decrypt = statements.find((s) => list(s.Action).includes('kms:Decrypt'))!;
+    expect(decrypt.Resource).toBe(regional(`kms:${FIRST.region}:${FIRST.account}:key/*`));
+    expect(decrypt.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/environment': FIRST.name } });
+  });
+
   it('outputs every ARN and name the set-up needs', () => {
     for (const output of [
       'GitHubOidcProviderArn',
@@ -385,16 +532,25 @@ describe('foundation stack options', () => {
   };
   const expectedSubjects = (prefix: string): string[] => [
     `${prefix}:pull_request`,
-    `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
     `${prefix}:environment:${FIRST.name}`,
-    `${prefix}:ref:refs/heads/${FIRST.github.mainBranch}`,
     `${prefix}:environment:${FIRST.name}`,
   ];
+  const idClaims = (config: EnvironmentConfig): unknown[] =>
+    [NAMES.deployRole, NAMES.operatorRole].map((name) => {
+      const conditions = inspect(synthesize(config).foundation).role(name).Properties.AssumeRolePolicyDocument
+        .Statement[0].Condition.StringEquals as Record<string, unknown>;
+      return [conditions[`${GITHUB_OIDC_HOST}:repository_id`], conditions[`${GITHUB_OIDC_HOST}:repository_owner_id`]];
+    });
 
   it('uses the legacy subject format when no ids are configured', () => {
     const config = environment(FIRST.name, { github: { ownerId: undefined, repoId: undefined } });
     expect(subjectPrefix(config.github)).toBe(`repo:${FIRST.github.owner}/${FIRST.github.repo}`);
     expect(subjectsOf(config)).toEqual(expectedSubjects(`repo:${FIRST.github.owner}/${FIRST.github.repo}`));
+    // Without ids, the trust cannot tell a repository recreated under the same name: no id claims.
+    expect(idClaims(config)).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
   });
 
   it('uses the immutable subject format when the owner and repository ids are configured', () => {
@@ -402,7 +558,25 @@ describe('foundation stack options', () => {
     const prefix = `repo:${FIRST.github.owner}-${IDS.ownerId}/${FIRST.github.repo}-${IDS.repoId}`;
     expect(subjectPrefix(config.github)).toBe(prefix);
     expect(subjectsOf(config)).toEqual(expectedSubjects(prefix));
+    expect(idClaims(config)).toEqual([
+      [IDS.repoId, IDS.ownerId],
+      [IDS.repoId, IDS.ownerId],
+    ]);
   });
+
+  it.each([true, false])(
+    'allows the remote-host forwarding document only when the environment asks for it (%s)',
+    (remoteHostForwarding) => {
+      const q = inspect(synthesize(environment(FIRST.name, { remoteHostForwarding })).foundation);
+      for (const statements of [q.policyOf(NAMES.operatorRole), q.managedPolicy(NAMES.developerPolicy)]) {
+        const startSession = statements.find((s) => actions([s]).includes('ssm:StartSession'))!;
+        expect(JSON.stringify(startSession.Resource).includes('AWS-StartPortForwardingSessionToRemoteHost')).toBe(
+          remoteHostForwarding,
+        );
+        expect(JSON.stringify(startSession.Resource)).toContain('document/AWS-StartPortForwardingSession"');
+      }
+    },
+  );
 
   it('follows an explicit bootstrap qualifier', () => {
     const qualifier = FIRST.bootstrapQualifier === 'custom1' ? 'custom2' : 'custom1';
@@ -410,7 +584,7 @@ describe('foundation stack options', () => {
     const custom = bootstrapNames({ ...FIRST, qualifier, partition: PARTITION });
     const assume = q.policyOf(NAMES.deployRole).find((s) => actions([s]).includes('sts:AssumeRole'))!;
     expect(list(assume.Resource).sort()).toEqual(
-      (['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const).map(custom.roleArn).sort(),
+      (['deploy', 'file-publishing', 'image-publishing'] as const).map(custom.roleArn).sort(),
     );
   });
 

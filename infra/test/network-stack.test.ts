@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../lib/config.js';
-import { resourceNames } from '../lib/names.js';
+import { bootstrapNames, resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
 import { environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { resourcesOfType } from './helpers/template.js';
@@ -75,6 +75,104 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stac
     expect(JSON.stringify(template.toJSON())).not.toContain('0.0.0.0/0');
   });
 
+  it("lets the interface endpoints serve only this account's identities on this account's resources", () => {
+    for (const endpoint of resourcesOfType(template, 'AWS::EC2::VPCEndpoint')) {
+      if (endpoint.Properties.VpcEndpointType !== 'Interface') continue;
+      const statements = endpoint.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>;
+      const [first, ...rest] = statements;
+      expect(first).toEqual({
+        Sid: 'OnlyThisAccountsIdentitiesAndResources',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: expect.stringMatching(/^[a-z0-9]+:\*$/),
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:PrincipalAccount': env.account, 'aws:ResourceAccount': env.account } },
+      });
+      // Beyond it, only the ssm endpoint's read of AWS-owned documents and parameters, by this account.
+      for (const statement of rest) {
+        expect(statement).toMatchObject({
+          Condition: { StringEquals: { 'aws:PrincipalAccount': env.account } },
+          Action: ['ssm:Describe*', 'ssm:Get*', 'ssm:List*'],
+        });
+      }
+    }
+  });
+
+  it("lets the S3 gateway reach this account's buckets and ECR's layer bucket only", () => {
+    const [gateway] = resourcesOfType(template, 'AWS::EC2::VPCEndpoint').filter(
+      (endpoint) => endpoint.Properties.VpcEndpointType === 'Gateway',
+    );
+    expect(gateway!.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Action: 's3:*',
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:PrincipalAccount': env.account, 'aws:ResourceAccount': env.account } },
+      }),
+      {
+        Sid: 'EcrImageLayers',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 's3:GetObject',
+        Resource: `arn:${partitionOf(env.region)}:s3:::prod-${env.region}-starport-layer-bucket/*`,
+      },
+    ]);
+  });
+
+  it('keeps the flow logs when the stack goes, encrypted with a rotated key of its own, kept too', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    expect(Object.values(keys)).toEqual([
+      expect.objectContaining({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: expect.objectContaining({ EnableKeyRotation: true }),
+      }),
+    ]);
+    const [keyId] = Object.keys(keys);
+    const [group] = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(group).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    });
+    const partition = partitionOf(env.region);
+    const statements = Object.values(keys)[0]!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: `logs.${env.region}.amazonaws.com` },
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': [
+              `arn:${partition}:logs:${env.region}:${env.account}:log-group:${resourceNames(env).networkStack}-*`,
+            ],
+          },
+        },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Sid: 'DeployerMaintainsTheKey',
+        Principal: {
+          AWS: bootstrapNames({ ...env, qualifier: env.bootstrapQualifier, partition }).roleArn('cfn-exec'),
+        },
+      }),
+    );
+  });
+
+  it("lets VPC Flow Logs assume the delivery role only for this account's flow logs", () => {
+    const [role] = resourcesOfType(template, 'AWS::IAM::Role');
+    expect(role!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': env.account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${partitionOf(env.region)}:ec2:${env.region}:${env.account}:vpc-flow-log/*`,
+          },
+        },
+      }),
+    ]);
+  });
+
   it('logs every flow to a CloudWatch log group with the configured retention', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', {
       ResourceType: 'VPC',
@@ -100,8 +198,9 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stac
     expect(Object.keys(template.findResources('AWS::EC2::VPC'))).toEqual(['NetworkVpc7FB7348F']);
   });
 
-  it('outputs the VPC, flow log group and endpoint security group', () => {
-    for (const output of ['VpcId', 'FlowLogGroupName', 'EndpointSecurityGroupId']) template.hasOutput(output, {});
+  it('outputs the VPC, flow log group and its key, and the endpoint security group', () => {
+    for (const output of ['VpcId', 'FlowLogGroupName', 'LogKeyArn', 'EndpointSecurityGroupId'])
+      template.hasOutput(output, {});
   });
 });
 

@@ -1,8 +1,12 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { addEnvironments } from '../lib/build-app.js';
 import { defaultImage, type EnvironmentConfig } from '../lib/config.js';
-import { CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
+import { KEY_DEPLOYER_ACTIONS } from '../lib/constructs/log-encryption-key.js';
+import { S3_PREFIX_LISTS, s3PrefixListId } from '../lib/constructs/private-network.js';
+import { bootstrapNames, CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
-import { environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
+import { cdkJsonContext, environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { allStrings, resourcesOfType } from './helpers/template.js';
 
 describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stack of %s', (_name, configured) => {
@@ -27,14 +31,116 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     });
   });
 
-  it('runs the service in a security group with no ingress rule at all, egress HTTPS only', () => {
+  it('runs the service in a security group with no ingress rule at all, egress HTTPS to the endpoints and S3 only', () => {
     const groups = resourcesOfType(template, 'AWS::EC2::SecurityGroup');
     expect(groups).toHaveLength(1);
     expect(groups[0]!.Properties.SecurityGroupIngress).toBeUndefined();
+    // Inline (a group with no inline egress rule would get EC2's default allow-all egress).
     expect(groups[0]!.Properties.SecurityGroupEgress).toEqual([
-      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+      {
+        Description: 'HTTPS to the VPC interface endpoints',
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        DestinationSecurityGroupId: {
+          'Fn::ImportValue': expect.stringMatching(/^[\w-]+-network:ExportsOutput.*EndpointSecurityGroup/),
+        },
+      },
     ]);
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    const prefixList = s3PrefixListId(env);
+    const egress = resourcesOfType(template, 'AWS::EC2::SecurityGroupEgress').map((rule) => rule.Properties);
+    if (prefixList) {
+      expect(egress).toEqual([
+        expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: prefixList }),
+      ]);
+      expect(JSON.stringify(template.toJSON())).not.toContain('0.0.0.0/0');
+    } else {
+      expect(egress).toEqual([]);
+    }
+  });
+
+  it('encrypts its log groups with a key of its own, kept with the audit log group when the stack goes', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    expect(Object.values(keys)).toEqual([
+      expect.objectContaining({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: expect.objectContaining({ EnableKeyRotation: true }),
+      }),
+    ]);
+    const [keyId] = Object.keys(keys);
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    for (const group of Object.values(groups))
+      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const retention = Object.fromEntries(
+      Object.entries(groups).map(([id, group]) => [id.replace(/[0-9A-F]{8}$/, ''), group.DeletionPolicy]),
+    );
+    expect(retention).toEqual({ NginxExecAuditLogs: 'Retain', NginxNginxLogs: 'Delete' });
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      Configuration: { ExecuteCommandConfiguration: Match.objectLike({ KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }) },
+    });
+  });
+
+  it("lets CloudWatch Logs use the key for this stack's log groups only, and the deploying role maintain it", () => {
+    const partition = partitionOf(env.region);
+    const [key] = resourcesOfType(template, 'AWS::KMS::Key');
+    const statements = key!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: `logs.${env.region}.amazonaws.com` },
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': [
+              `arn:${partition}:logs:${env.region}:${env.account}:log-group:${resourceNames(env).serviceStack}-*`,
+            ],
+          },
+        },
+      }),
+    );
+    const deployer = bootstrapNames({ ...env, qualifier: env.bootstrapQualifier, partition }).roleArn('cfn-exec');
+    const deployerStatement = statements.find((s) => JSON.stringify(s.Principal).includes('cfn-exec-role'));
+    expect(deployerStatement).toMatchObject({ Principal: { AWS: deployer }, Resource: '*' });
+    expect([...(deployerStatement!.Action as string[])].sort()).toEqual([...KEY_DEPLOYER_ACTIONS].sort());
+    // Nobody is given what would make the logs unreadable: disabling or deleting the key.
+    expect(JSON.stringify(statements.filter((s) => s !== statements[0]))).not.toMatch(
+      /ScheduleKeyDeletion|DisableKey|kms:\*/,
+    );
+  });
+
+  it('lets ECS assume the task roles only for tasks of this account (aws:SourceAccount, and aws:SourceArn for the task role)', () => {
+    const trust = (pattern: RegExp) =>
+      resourcesOfType(template, 'AWS::IAM::Role').find((role) =>
+        pattern.test(JSON.stringify(role.Properties.Description)),
+      )!.Properties.AssumeRolePolicyDocument.Statement;
+    const source = { StringEquals: { 'aws:SourceAccount': env.account } };
+    expect(trust(/the Nginx task \(/)).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'ecs-tasks.amazonaws.com' },
+        Condition: {
+          ...source,
+          ArnLike: { 'aws:SourceArn': `arn:${partitionOf(env.region)}:ecs:${env.region}:${env.account}:*` },
+        },
+      }),
+    ]);
+    expect(trust(/image pull/)).toEqual([
+      expect.objectContaining({ Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: source }),
+    ]);
+  });
+
+  it("gives the task role ECS Exec's decryption on the stack's key only", () => {
+    const [keyId] = Object.keys(template.findResources('AWS::KMS::Key'));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('TaskRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
   });
 
   it('turns on Container Insights and audits ECS Exec sessions to its own log group', () => {
@@ -114,7 +220,7 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     });
   });
 
-  it("creates its roles in code: no AWS-managed policy, no hard-coded role ARN, every role under the environment's boundary", () => {
+  it("creates its roles in code: no AWS-managed policy, no hard-coded role ARN but the deployer's, every role under the environment's boundary", () => {
     const boundary = `arn:${partitionOf(env.region)}:iam::${env.account}:policy/${resourceNames(env).permissionsBoundary}`;
     const roles = resourcesOfType(template, 'AWS::IAM::Role');
     expect(roles).toHaveLength(2);
@@ -129,10 +235,18 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     expect(taskDefinition!.Properties.ExecutionRoleArn).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/ExecutionRole/), 'Arn'],
     });
-    // The boundary (on each role) is the only IAM ARN written out.
+    // The boundary (on each role) and the deploying execution role (in the key policy) are the
+    // only IAM ARNs written out.
+    const deployer = bootstrapNames({
+      ...env,
+      qualifier: env.bootstrapQualifier,
+      partition: partitionOf(env.region),
+    }).roleArn('cfn-exec');
     expect(
-      allStrings(template.toJSON()).filter((value) => /arn:aws[a-z-]*:iam::(aws|\d{12}):(role|policy)\//.test(value)),
-    ).toEqual(roles.map(() => boundary));
+      allStrings(template.toJSON())
+        .filter((value) => /arn:aws[a-z-]*:iam::(aws|\d{12}):(role|policy)\//.test(value))
+        .sort(),
+    ).toEqual([...roles.map(() => boundary), deployer].sort());
   });
 
   it('keeps every log group for the configured retention', () => {
@@ -174,6 +288,25 @@ function expectPullThroughCache(template: Template, prefix: string): void {
 }
 
 describe('service stack options', () => {
+  it("sends to S3 through the configured prefix list, and warns where the region's is unknown", () => {
+    const configured = synthesize(environment(FIRST.name, { s3PrefixListId: 'pl-0123456789abcdef0' })).service;
+    configured.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      DestinationPrefixListId: 'pl-0123456789abcdef0',
+      FromPort: 443,
+    });
+    // A region with no known prefix list (and none configured): HTTPS anywhere, and a synth warning.
+    const region = ['sa-east-1', 'af-south-1', 'me-south-1'].find((candidate) => !S3_PREFIX_LISTS[candidate])!;
+    const unknown = environment(FIRST.name, { region, s3PrefixListId: undefined });
+    const app = new App({ context: cdkJsonContext() });
+    const { service } = addEnvironments(app, [unknown]).get(FIRST.name)!;
+    const template = Template.fromStack(service);
+    template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]),
+    });
+    Annotations.fromStack(service).hasWarning('*', Match.stringLikeRegexp(`S3 prefix list of ${region} is not known`));
+  });
+
   it('runs on Fargate (not Spot) by default, on the task size and architecture of the defaults', () => {
     const template = synthesize(
       environment(FIRST.name, {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { PROJECT } from '../../infra/lib/project.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ export interface GitHubContext {
 }
 
 const DEFAULT_CONTEXT: GitHubContext = {
-  repository: 'example-org/private-aws-gitops',
+  repository: `${PROJECT.github.owner}/${PROJECT.github.repo}`,
   runId: '4242',
   runAttempt: '1',
   sha: '0123456789abcdef0123456789abcdef01234567',

@@ -31,6 +31,15 @@ export interface StoredPullRequest {
   mergedAt?: string;
 }
 
+/** An issue (not a pull request) as the stand-in keeps it. */
+export interface StoredIssue {
+  readonly number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  readonly user: { readonly login: string };
+}
+
 /** A labeled/unlabeled event of an issue, as the issue events API lists it. */
 export interface StoredLabelEvent {
   readonly event: 'labeled' | 'unlabeled';
@@ -71,6 +80,8 @@ export interface GitHubApi {
   /** Merges it: `mergeCommitSha` is the commit on main the deploy runs for. */
   mergePullRequest(issue: number, mergeCommitSha: string): void;
   labelEvents(issue: number): StoredLabelEvent[];
+  /** Issues (not pull requests), as created through the API. */
+  issues(): StoredIssue[];
   maxBodyLength: number;
   stop(): Promise<void>;
 }
@@ -92,6 +103,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const labels = new Map<number, string[]>();
   const labelEvents = new Map<number, StoredLabelEvent[]>();
   const pullRequests = new Map<number, StoredPullRequest>();
+  const issues: StoredIssue[] = [];
+  let nextIssue = 900;
   const issueLabelEvents = (issue: number): StoredLabelEvent[] => {
     if (!labelEvents.has(issue)) labelEvents.set(issue, []);
     return labelEvents.get(issue)!;
@@ -182,6 +195,42 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         if (tooLong(text)) return rejectLong();
         comment.body = text;
         send(response, 200, comment);
+        return;
+      }
+      if (/^\/repos\/[^/]+\/[^/]+\/issues$/.test(url.pathname) && request.method === 'GET') {
+        const found = issues.filter(
+          (issue) =>
+            (query.state === 'all' || issue.state === (query.state ?? 'open')) &&
+            (!query.creator || issue.user.login === query.creator),
+        );
+        send(response, 200, found);
+        return;
+      }
+      if (/^\/repos\/[^/]+\/[^/]+\/issues$/.test(url.pathname) && request.method === 'POST') {
+        const { title, body: text } = (body ?? {}) as { title?: unknown; body?: unknown };
+        if (typeof title !== 'string') return send(response, 422, { message: 'title is missing' });
+        if (tooLong(text)) return rejectLong();
+        const issue: StoredIssue = {
+          number: nextIssue++,
+          title,
+          body: typeof text === 'string' ? text : '',
+          state: 'open',
+          user: { login: 'github-actions[bot]' },
+        };
+        issues.push(issue);
+        send(response, 201, issue);
+        return;
+      }
+      match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)$/.exec(url.pathname);
+      if (match && request.method === 'PATCH') {
+        const issue = issues.find((candidate) => candidate.number === Number(match![1]));
+        if (!issue) return send(response, 404, { message: 'Not Found' });
+        const update = (body ?? {}) as { title?: string; body?: string; state?: 'open' | 'closed' };
+        if (tooLong(update.body)) return rejectLong();
+        if (update.title !== undefined) issue.title = update.title;
+        if (update.body !== undefined) issue.body = update.body;
+        if (update.state !== undefined) issue.state = update.state;
+        send(response, 200, issue);
         return;
       }
       match = /^\/repos\/[^/]+\/[^/]+\/commits\/([0-9a-f]+)\/pulls$/.exec(url.pathname);
@@ -286,6 +335,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       pr.mergedAt = new Date().toISOString();
     },
     labelEvents: (issue: number) => [...issueLabelEvents(issue)],
+    issues: () => [...issues],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 }

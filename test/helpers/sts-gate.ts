@@ -8,6 +8,7 @@ import {
   GetOpenIDConnectProviderCommand,
 } from '@aws-sdk/client-iam';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { tokenConditionContext } from './iam/gate.js';
 import { motoClientConfig, type LocalAws } from './moto.js';
 import type { OidcIssuer } from './oidc-issuer.js';
 import { evaluate, type PolicyDocument } from './trust-policy.js';
@@ -124,7 +125,7 @@ export class StsGate {
       ? evaluate(trust, {
           action: 'sts:AssumeRoleWithWebIdentity',
           principal: { type: 'Federated', id: providerArn },
-          context: { [`${GITHUB_PROVIDER_HOST}:sub`]: sub ?? '', [`${GITHUB_PROVIDER_HOST}:aud`]: aud ?? '' },
+          context: tokenConditionContext(payload, aud),
         })
       : 'ImplicitDeny';
     if (decision !== 'Allow') {

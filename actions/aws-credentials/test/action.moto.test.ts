@@ -26,6 +26,8 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
   const OPERATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/${NAMES.operatorRole}`;
   /** A push to the configured repository's main branch (with its numeric ids when configured). */
   const MAIN_PUSH = configuredJob();
+  /** The deploy workflow's job on main in the first environment: the only job the deploy role trusts. */
+  const DEPLOY_JOB = { ...MAIN_PUSH, environment: FIRST.github.deployEnvironment, workflow: 'deploy' };
   const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
   /** The run of the runner harness: the configured repository's run 4242, attempt 1. */
   const RUN = { repository: REPOSITORY, runId: '4242', runAttempt: '1' };
@@ -51,7 +53,7 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
   });
 
   beforeEach(() => {
-    issuer.job = MAIN_PUSH;
+    issuer.job = DEPLOY_JOB;
     issuer.requests.length = 0;
     gate.decisions.length = 0;
   });
@@ -82,7 +84,7 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     expect(leakedSecrets(result, secrets)).toEqual([]);
   };
 
-  it('assumes the deploy role from a main-branch token and exports verified, masked credentials', async () => {
+  it("assumes the deploy role from the deploy workflow's environment job on main and exports verified, masked credentials", async () => {
     const result = await run({ 'role-to-assume': DEPLOY_ROLE });
     expect(result.errors).toEqual([]);
     expect(result.exitCode).toBe(0);
@@ -100,7 +102,7 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
       expect(result.masks).toContain(result.env[name]);
     }
     expect(issuer.requests).toEqual([{ audience: 'sts.amazonaws.com', authorized: true }]);
-    expect(gate.decisions).toEqual([expect.objectContaining({ outcome: 'allowed', sub: gitHubSubject(MAIN_PUSH) })]);
+    expect(gate.decisions).toEqual([expect.objectContaining({ outcome: 'allowed', sub: gitHubSubject(DEPLOY_JOB) })]);
     expectNoLeak(result);
 
     // The exported credentials work for the next step.

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { formatDifferences, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
+import { classifyRemoval } from './classification.js';
 
 /** What a change does to one resource, from the diff's `changeImpact`. */
 export type ResourceAction = 'add' | 'update' | 'replace' | 'may-replace' | 'remove' | 'orphan' | 'import';
@@ -12,17 +13,22 @@ export interface ResourceRow {
   /** Construct path from the template's `aws:cdk:path` metadata; the logical id when unknown. */
   readonly path: string;
   readonly action: ResourceAction;
-  /** Why a replacement is expected and not destructive (e.g. a new image); absent otherwise. */
-  readonly expected?: string;
+  /**
+   * For a removal, replacement or orphaning that the classification calls routine: why it is not
+   * destructive (classification.ts). Absent otherwise.
+   */
+  readonly routine?: string;
 }
 
-/** A destructive change: a resource removed, replaced (or maybe replaced), or left orphaned. */
+/** A destructive change: a stateful or shared resource removed, replaced (or maybe replaced), or left orphaned. */
 export interface DestructiveChange {
   readonly stack: string;
   readonly logicalId: string;
   readonly type: string;
   readonly path: string;
   readonly kind: 'removal' | 'replacement' | 'may-replace' | 'orphan';
+  /** Why this type's removal or replacement is destructive (classification.ts). */
+  readonly reason: string;
 }
 
 /** The review-relevant content of one stack's diff. */
@@ -81,32 +87,6 @@ function cdkPath(resource: TemplateResource | undefined): string | undefined {
   return typeof path === 'string' ? path : undefined;
 }
 
-/**
- * Why a replacement is expected, or undefined. A Fargate task definition is immutable: a new image
- * replaces it (a new revision), and the service rolls onto it. That is a deploy, not a loss, as
- * long as nothing but the containers' `Image` changed.
- */
-export function expectedReplacement(
-  type: string,
-  oldValue?: TemplateResource,
-  newValue?: TemplateResource,
-): string | undefined {
-  if (type !== 'AWS::ECS::TaskDefinition' || !oldValue?.Properties || !newValue?.Properties) return undefined;
-  const withoutImages = (properties: Record<string, unknown>): string => {
-    const containers = Array.isArray(properties.ContainerDefinitions) ? properties.ContainerDefinitions : [];
-    return JSON.stringify({
-      ...properties,
-      ContainerDefinitions: containers.map((container: Record<string, unknown>) => ({ ...container, Image: null })),
-    });
-  };
-  const imagesChanged =
-    JSON.stringify(oldValue.Properties.ContainerDefinitions) !==
-    JSON.stringify(newValue.Properties.ContainerDefinitions);
-  return imagesChanged && withoutImages(oldValue.Properties) === withoutImages(newValue.Properties)
-    ? 'new container image: a new task definition revision is expected'
-    : undefined;
-}
-
 /** Reads one stack's TemplateDiff into what the report shows. */
 export function analyzeStack(stackName: string, diff: TemplateDiff): StackReport {
   const rows: ResourceRow[] = [];
@@ -120,22 +100,23 @@ export function analyzeStack(stackName: string, diff: TemplateDiff): StackReport
     if (path) logicalToPath[logicalId] = path;
     const action = IMPACT_ACTION[String(change.changeImpact)];
     if (!action) return;
-    const expected =
-      action === 'replace' || action === 'may-replace' ? expectedReplacement(type, oldValue, newValue) : undefined;
+    const classification = DESTRUCTIVE_KIND[action] ? classifyRemoval(type) : undefined;
     rows.push({
       stack: stackName,
       logicalId,
       type,
       path: path ?? logicalId,
       action,
-      ...(expected ? { expected } : {}),
+      ...(classification?.class === 'routine' ? { routine: classification.reason } : {}),
     });
   });
 
   const destructive = rows.flatMap((row): DestructiveChange[] => {
     const kind = DESTRUCTIVE_KIND[row.action];
-    if (!kind || row.expected) return [];
-    return [{ stack: row.stack, logicalId: row.logicalId, type: row.type, path: row.path, kind }];
+    const classification = classifyRemoval(row.type);
+    if (!kind || classification.class === 'routine') return [];
+    const { stack, logicalId, type, path } = row;
+    return [{ stack, logicalId, type, path, kind, reason: classification.reason }];
   });
   const count = (...actions: ResourceAction[]): number => rows.filter((row) => actions.includes(row.action)).length;
 

@@ -25,12 +25,15 @@ function status(error: unknown): number | undefined {
 
 /**
  * Finds the comment carrying `marker` on the pull request, paging through every comment (GitHub
- * returns 30 a page by default; a busy pull request has more).
+ * returns 30 a page by default; a busy pull request has more). With `author`, only a comment that
+ * author wrote counts: anyone can paste the marker into a comment of their own, and editing it
+ * would let them choose where the workflow writes.
  */
 export async function findComment(
   github: GitHubClient,
   pr: PullRequestRef,
   marker: string,
+  author?: string,
 ): Promise<number | undefined> {
   try {
     const pages = github.paginate.iterator(github.rest.issues.listComments, {
@@ -40,7 +43,9 @@ export async function findComment(
       per_page: 100,
     });
     for await (const page of pages) {
-      const found = page.data.find((comment) => comment.body?.includes(marker));
+      const found = page.data.find(
+        (comment) => comment.body?.includes(marker) && (author === undefined || comment.user?.login === author),
+      );
       if (found) return found.id;
     }
     return undefined;
@@ -60,8 +65,9 @@ export async function upsertStickyComment(
   marker: string,
   bodies: Iterable<string>,
   logger: Logger,
+  options: { readonly author?: string } = {},
 ): Promise<StickyResult> {
-  const existing = await findComment(github, pr, marker);
+  const existing = await findComment(github, pr, marker, options.author);
   let attempt = 0;
   let lastError: unknown;
   for (const body of bodies) {

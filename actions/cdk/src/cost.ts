@@ -86,6 +86,8 @@ export function estimateCost(stacks: StackResources): CostEstimate {
         const fargate = fargateMonthly(properties, target ? resources[target] : undefined);
         if (fargate) items.push({ stack, logicalId, type, ...fargate });
         else notPriced.add(type);
+      } else if (type === 'AWS::KMS::Key') {
+        items.push({ stack, logicalId, type, monthly: PRICE_TABLE.kmsKeyMonth, basis: `1 key-month` });
       } else if (type === 'AWS::EC2::NatGateway') {
         items.push({
           stack,

@@ -5,7 +5,7 @@
  */
 export const PRICE_TABLE = {
   date: '2026-11-28',
-  source: 'AWS Pricing Calculator and the public price pages (VPC, Fargate, CloudWatch), ap-northeast-1',
+  source: 'AWS Pricing Calculator and the public price pages (VPC, Fargate, KMS, CloudWatch), ap-northeast-1',
   region: 'ap-northeast-1',
   currency: 'USD',
   hoursPerMonth: 730,
@@ -19,6 +19,11 @@ export const PRICE_TABLE = {
   fargateArmGbHour: 0.00442,
   /** Fargate Spot: "up to 70% off"; the estimate takes the full discount. */
   fargateSpotFactor: 0.3,
+  /**
+   * Customer managed KMS key, per key-month (AWS KMS pricing page: $1/month prorated hourly; each of
+   * the first two automatic rotations adds $1/month, from the second year; requests are billed by use).
+   */
+  kmsKeyMonth: 1,
   /** NAT gateway per hour (plus 0.062/GB, not estimated). */
   natGatewayHour: 0.062,
 } as const;

@@ -1,4 +1,5 @@
 import type { DestructiveChange, ResourceAction, StackReport } from './analyze.js';
+import { code, codeLines, fence, html, link, table, text } from './markdown.js';
 import { PRICE_TABLE } from './prices.js';
 import { destructiveChanges, hasChanges, type DiffReport } from './report.js';
 
@@ -36,48 +37,42 @@ const KIND_LABEL: Record<DestructiveChange['kind'], string> = {
   orphan: 'orphaned (retained, no longer managed)',
 };
 
-/** A table cell: pipes escaped, new lines flattened, code spans where asked. */
-function cell(value: string, code = false): string {
-  const flat = value.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
-  return code ? `\`${flat.replace(/`/g, "'")}\`` : flat;
-}
+const ROUTINE_LABEL: Partial<Record<ResourceAction, string>> = {
+  replace: 'replacement of',
+  'may-replace': 'possible replacement of',
+  remove: 'removal of',
+  orphan: 'orphaning of',
+};
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
-
-/** Renders rows from the diff library's summaries (first row is the header). */
+/** The diff library's summary table (first row the header): the sign as text, every value as code. */
 function summaryTable(rows: readonly string[][]): string {
   const [header, ...body] = rows;
   if (!header) return '';
   return table(
-    header.map((h) => cell(h || ' ')),
-    body.map((row) => row.map((value) => cell(value))),
+    header.map((h) => text(h) || ' '),
+    body.map((row) => row.map((value, index) => (index === 0 ? text(value) : codeLines(value)))),
   );
 }
 
 const usd = (value: number | undefined): string => (value === undefined ? '–' : `$${value.toFixed(2)}`);
 const signedUsd = (value: number): string => `${value >= 0 ? '+' : '-'}$${Math.abs(value).toFixed(2)}`;
+const shortCommit = (commit: string): string => code(commit.slice(0, 7));
+const runLink = (runUrl: string | undefined, label = 'run'): string | undefined =>
+  runUrl ? link(label, runUrl) : undefined;
 
 function header(report: DiffReport): string {
-  const commit = report.commit ? `\`${report.commit.slice(0, 7)}\`` : 'unknown';
-  const run = report.runUrl ? `[run](${report.runUrl})` : '–';
   return [
-    `## CDK diff: \`${report.environment}\``,
+    `## CDK diff: ${code(report.environment)}`,
     '',
     table(
       ['environment', 'account', 'region', 'commit', 'run', 'method'],
       [
         [
-          `\`${report.environment}\``,
-          `\`${report.account}\``,
-          `\`${report.region}\``,
-          commit,
-          run,
+          code(report.environment),
+          code(report.account),
+          code(report.region),
+          report.commit ? shortCommit(report.commit) : 'unknown',
+          runLink(report.runUrl) ?? '–',
           `${report.method} diff`,
         ],
       ],
@@ -89,7 +84,7 @@ function summary(stacks: readonly StackReport[]): string {
   return table(
     ['stack', 'added', 'updated', 'removed', 'replaced'],
     stacks.map((stack) => [
-      `\`${stack.stackName}\``,
+      code(stack.stackName),
       String(stack.added),
       String(stack.updated),
       String(stack.removed),
@@ -102,42 +97,53 @@ function destructiveBlock(report: DiffReport, limit = Infinity): string {
   const changes = destructiveChanges(report);
   if (changes.length === 0) return '';
   const shown = changes.slice(0, limit);
+  const label = code(report.allowLabel ?? 'allow label');
   const verdict = !report.failOnDestructive
-    ? 'The step does not fail on destructive changes (`fail-on-destructive: false`).'
+    ? `The step does not fail on destructive changes (${code('fail-on-destructive: false')}).`
     : report.allowed
-      ? `Allowed by the \`${report.allowLabel}\` label on this pull request.`
-      : `This check fails until they are removed from the change, or a maintainer adds the \`${report.allowLabel ?? 'allow label'}\` label to accept them.`;
+      ? `Allowed by the ${label} label on this pull request.`
+      : `This check fails until they are removed from the change, or a maintainer adds the ${label} label to accept them.`;
+  const reasons = new Map(shown.map((change) => [change.type, change.reason]));
   const lines = [
     `> [!CAUTION]`,
-    `> **${changes.length} destructive change${changes.length === 1 ? '' : 's'}**: data or availability can be lost. ${verdict}`,
+    `> **${changes.length} destructive change${changes.length === 1 ? '' : 's'}**: each removes or replaces something stateful or shared, so data or availability can be lost. ${verdict}`,
     '>',
     ...table(
       ['stack', 'change', 'type', 'logical id', 'construct path'],
       shown.map((change) => [
-        `\`${change.stack}\``,
+        code(change.stack),
         KIND_LABEL[change.kind],
-        `\`${change.type}\``,
-        `\`${change.logicalId}\``,
-        cell(change.path, true),
+        code(change.type),
+        code(change.logicalId),
+        code(change.path),
       ]),
     )
       .split('\n')
       .map((line) => `> ${line}`),
+    '>',
+    `> Why (${code('docs/security.md')}, what the diff comment calls destructive):`,
+    ...[...reasons].map(([type, reason]) => `> - ${code(type)}: ${reason}`),
   ];
   if (shown.length < changes.length)
     lines.push('>', `> …and ${changes.length - shown.length} more: see the job summary.`);
   return lines.join('\n');
 }
 
-function expectedBlock(report: DiffReport): string {
-  const rows = report.stacks.flatMap((stack) => stack.rows.filter((row) => row.expected));
+function routineBlock(report: DiffReport): string {
+  const rows = report.stacks.flatMap((stack) => stack.rows.filter((row) => row.routine));
   if (rows.length === 0) return '';
   return [
     '> [!NOTE]',
-    '> Expected replacements (not counted as destructive):',
-    ...rows.map((row) => `> - \`${row.stack}\` \`${row.type}\` \`${row.logicalId}\`: ${row.expected}`),
+    '> Routine replacements and removals (not destructive):',
+    ...rows.map(
+      (row) =>
+        `> - ${ROUTINE_LABEL[row.action] ?? row.action} ${code(row.type)} ${code(row.logicalId)} in ${code(row.stack)}: ${row.routine}`,
+    ),
   ].join('\n');
 }
+
+/** The sentence that says the security section was checked and found nothing. */
+export const NO_SECURITY_CHANGE = 'No IAM or security-group change.';
 
 function securityBlock(report: DiffReport, detailed: boolean): string {
   const parts: string[] = [];
@@ -145,7 +151,7 @@ function securityBlock(report: DiffReport, detailed: boolean): string {
     const { iam, securityGroups } = stack;
     if (iam.statements.length || iam.managedPolicies.length) {
       const flag = iam.broadened ? ' :warning: **broadens permissions**' : '';
-      parts.push(`#### IAM changes in \`${stack.stackName}\`${flag}`);
+      parts.push(`#### IAM changes in ${code(stack.stackName)}${flag}`);
       if (detailed) {
         if (iam.statements.length) parts.push(summaryTable(iam.statements));
         if (iam.managedPolicies.length) parts.push(summaryTable(iam.managedPolicies));
@@ -157,7 +163,7 @@ function securityBlock(report: DiffReport, detailed: boolean): string {
     }
     if (securityGroups.rules.length) {
       const flag = securityGroups.broadened ? ' :warning: **adds rules (broadens network access)**' : '';
-      parts.push(`#### Security group changes in \`${stack.stackName}\`${flag}`);
+      parts.push(`#### Security group changes in ${code(stack.stackName)}${flag}`);
       parts.push(
         detailed
           ? summaryTable(securityGroups.rules)
@@ -165,7 +171,7 @@ function securityBlock(report: DiffReport, detailed: boolean): string {
       );
     }
   }
-  return parts.length ? ['### Security', ...parts].join('\n\n') : '';
+  return ['### Security', ...(parts.length ? parts : [NO_SECURITY_CHANGE])].join('\n\n');
 }
 
 function nagBlock(report: Pick<DiffReport, 'nag'>): string {
@@ -176,10 +182,10 @@ function nagBlock(report: Pick<DiffReport, 'nag'>): string {
     table(
       ['rule', 'severity', 'construct path', 'description'],
       report.nag.map((finding) => [
-        cell(finding.rule, true),
-        finding.severity,
-        cell(finding.path, true),
-        cell(finding.description),
+        code(finding.rule),
+        text(finding.severity),
+        code(finding.path),
+        text(finding.description),
       ]),
     ),
   ].join('\n');
@@ -195,13 +201,14 @@ export function renderNagFailure(context: {
   readonly runUrl?: string;
   readonly nag: DiffReport['nag'];
 }): string {
-  const commit = context.commit ? `\`${context.commit.slice(0, 7)}\`` : 'this commit';
+  const commit = context.commit ? shortCommit(context.commit) : 'this commit';
+  const run = runLink(context.runUrl);
   return [
     commentMarker(context.environment),
-    `## CDK diff: \`${context.environment}\``,
+    `## CDK diff: ${code(context.environment)}`,
     '',
     '> [!CAUTION]',
-    `> cdk-nag refused ${commit}: synthesis stopped, so there is no diff yet.${context.runUrl ? ` See the [run](${context.runUrl}).` : ''}`,
+    `> cdk-nag refused ${commit}: synthesis stopped, so there is no diff yet.${run ? ` See the ${run}.` : ''}`,
     '> Fix each resource, or acknowledge the finding on its construct with a reason a reviewer can check',
     '> (`Validations.of(construct).acknowledge({ id, reason })`; see docs/security.md).',
     '',
@@ -215,7 +222,7 @@ function costBlock(report: DiffReport, detailed: boolean): string {
   const lines = [
     '### Estimated monthly cost',
     '',
-    `**${usd(cost.before.total)} → ${usd(cost.after.total)}** (${signedUsd(cost.delta)} per month) for the fixed costs of \`${report.environment}\`'s selected stacks.`,
+    `**${usd(cost.before.total)} → ${usd(cost.after.total)}** (${signedUsd(cost.delta)} per month) for the fixed costs of ${code(report.environment)}'s selected stacks.`,
   ];
   if (detailed && cost.changed.length) {
     lines.push(
@@ -223,21 +230,20 @@ function costBlock(report: DiffReport, detailed: boolean): string {
       table(
         ['stack', 'resource', 'type', 'before', 'after', 'basis'],
         cost.changed.map((row) => [
-          `\`${row.stack}\``,
-          `\`${row.logicalId}\``,
-          `\`${row.type}\``,
+          code(row.stack),
+          code(row.logicalId),
+          code(row.type),
           usd(row.before),
           usd(row.after),
-          cell(row.basis),
+          text(row.basis),
         ]),
       ),
     );
   }
   const usage = [...new Set([...cost.before.usageBased, ...cost.after.usageBased])].sort();
   const unknown = [...new Set([...cost.before.notPriced, ...cost.after.notPriced])].sort();
-  if (usage.length) lines.push('', `Usage-based, not in the figure: ${usage.map((t) => `\`${t}\``).join(', ')}.`);
-  if (unknown.length)
-    lines.push('', `Not priced (not in the price table): ${unknown.map((t) => `\`${t}\``).join(', ')}.`);
+  if (usage.length) lines.push('', `Usage-based, not in the figure: ${usage.map(code).join(', ')}.`);
+  if (unknown.length) lines.push('', `Not priced (not in the price table): ${unknown.map(code).join(', ')}.`);
   lines.push(
     '',
     `<sub>List prices of ${PRICE_TABLE.date}, ${PRICE_TABLE.region}, ${PRICE_TABLE.currency}, ${PRICE_TABLE.hoursPerMonth} h/month; source: ${PRICE_TABLE.source} (actions/cdk/src/prices.ts). Data transfer and per-GB charges are not estimated.</sub>`,
@@ -249,10 +255,10 @@ function resourceRows(stack: StackReport): string {
   return table(
     ['change', 'type', 'logical id', 'construct path'],
     stack.rows.map((row) => [
-      row.expected ? `replace (expected)` : ACTION_LABEL[row.action],
-      `\`${row.type}\``,
-      `\`${row.logicalId}\``,
-      cell(row.path, true),
+      row.routine ? `${ACTION_LABEL[row.action].replace(/\*\*/g, '')} (routine)` : ACTION_LABEL[row.action],
+      code(row.type),
+      code(row.logicalId),
+      code(row.path),
     ]),
   );
 }
@@ -261,12 +267,11 @@ function stackDetails(report: DiffReport, level: DetailLevel): string {
   if (level === 'no-resource-rows' || level === 'summary') return '';
   const parts: string[] = [];
   for (const stack of report.stacks.filter((s) => s.hasChanges)) {
-    parts.push(`#### \`${stack.stackName}\``);
+    parts.push(`#### ${code(stack.stackName)}`);
     if (stack.rows.length) parts.push(resourceRows(stack));
     if (level === 'full' && stack.rawDiff) {
-      const fence = stack.rawDiff.includes('```') ? '````' : '```';
       parts.push(
-        `<details><summary>Raw diff of ${stack.stackName}</summary>\n\n${fence}\n${stack.rawDiff}\n${fence}\n\n</details>`,
+        `<details><summary>Raw diff of ${html(stack.stackName)}</summary>\n\n${fence(stack.rawDiff)}\n\n</details>`,
       );
     }
   }
@@ -275,7 +280,7 @@ function stackDetails(report: DiffReport, level: DetailLevel): string {
 
 /** The one-line report when nothing changes. */
 export function renderNoChanges(report: DiffReport): string {
-  return `${commentMarker(report.environment)}\n**CDK diff \`${report.environment}\`**: no changes (${report.stacks.length} stack${report.stacks.length === 1 ? '' : 's'} compared with what is deployed in \`${report.account}\`/\`${report.region}\` at \`${report.commit.slice(0, 7)}\`).`;
+  return `${commentMarker(report.environment)}\n**CDK diff ${code(report.environment)}**: no changes (${report.stacks.length} stack${report.stacks.length === 1 ? '' : 's'} compared with what is deployed in ${code(report.account)}/${code(report.region)} at ${report.commit ? shortCommit(report.commit) : 'an unknown commit'}).`;
 }
 
 /** Renders the report at one detail level. */
@@ -286,19 +291,20 @@ export function renderReport(report: DiffReport, level: DetailLevel = 'full', de
   if (level === 'no-resource-rows' || level === 'summary') omitted.push('per-resource rows');
   if (level === 'summary') omitted.push('IAM, security-group and cost details');
   const detailed = level !== 'summary';
+  const run = runLink(report.runUrl);
   const sections = [
     commentMarker(report.environment),
     header(report),
     '### Summary',
     summary(report.stacks),
     destructiveBlock(report, destructiveLimit),
-    expectedBlock(report),
+    routineBlock(report),
     securityBlock(report, detailed),
     nagBlock(report),
     costBlock(report, detailed),
     stackDetails(report, level),
     omitted.length
-      ? `_Too large for one comment: ${omitted.join(', ')} omitted. The full report is in the run's job summary${report.runUrl ? ` ([run](${report.runUrl}))` : ''}._`
+      ? `_Too large for one comment: ${omitted.join(', ')} omitted. The full report is in the run's job summary${run ? ` (${run})` : ''}._`
       : '',
   ];
   return `${sections.filter(Boolean).join('\n\n')}\n`;
@@ -306,8 +312,8 @@ export function renderReport(report: DiffReport, level: DetailLevel = 'full', de
 
 /**
  * The richest rendering within `limit` characters: raw diffs go first, then per-resource rows and
- * detail tables, then (at worst) the tail of the destructive list. The summary table and the
- * destructive count always stay.
+ * detail tables, then (at worst) the tail of the destructive list. The summary table, the
+ * destructive count and the security section always stay.
  */
 export function fitReport(report: DiffReport, limit: number = COMMENT_LIMIT, from: DetailLevel = 'full'): string {
   for (const level of DETAIL_LEVELS.slice(DETAIL_LEVELS.indexOf(from))) {
@@ -320,7 +326,8 @@ export function fitReport(report: DiffReport, limit: number = COMMENT_LIMIT, fro
     const body = renderReport(report, 'summary', shown);
     if (body.length <= limit) return body;
   }
-  return `${commentMarker(report.environment)}\n**CDK diff \`${report.environment}\`**: the report is too large for a comment; see the job summary${report.runUrl ? ` of the [run](${report.runUrl})` : ''}.\n`;
+  const run = runLink(report.runUrl);
+  return `${commentMarker(report.environment)}\n**CDK diff ${code(report.environment)}**: the report is too large for a comment; see the job summary${run ? ` of the ${run}` : ''}.\n`;
 }
 
 /** Renders successively smaller versions, for retrying after GitHub rejects a body (422). */
@@ -331,5 +338,6 @@ export function* smallerReports(report: DiffReport, limit: number = COMMENT_LIMI
     if (body !== last) yield body;
     last = body;
   }
-  yield `${commentMarker(report.environment)}\n**CDK diff \`${report.environment}\`**: ${destructiveChanges(report).length} destructive change(s); the report did not fit in a comment. See the job summary${report.runUrl ? ` of the [run](${report.runUrl})` : ''}.\n`;
+  const run = runLink(report.runUrl);
+  yield `${commentMarker(report.environment)}\n**CDK diff ${code(report.environment)}**: ${destructiveChanges(report).length} destructive change(s); the report did not fit in a comment. See the job summary${run ? ` of the ${run}` : ''}.\n`;
 }

@@ -1,29 +1,38 @@
 import type { SelectedStack, StackOutputs } from './commands.js';
+import { code, table, text } from './markdown.js';
 import type { NagReport } from './nag.js';
-
-const code = (value: string): string => `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 
 /** The synth job summary: stacks, resources and validation findings. */
 export function synthSummary(stacks: readonly SelectedStack[], nag: NagReport, verdict: 'passed' | 'failed'): string {
   const lines = [`## CDK synth: cdk-nag ${verdict}`, ''];
   if (stacks.length) {
-    lines.push('| stack | account | region | resources |', '| --- | --- | --- | --- |');
-    for (const stack of stacks)
-      lines.push(`| ${code(stack.stackName)} | ${code(stack.account)} | ${code(stack.region)} | ${stack.resources} |`);
-    lines.push('');
+    lines.push(
+      table(
+        ['stack', 'account', 'region', 'resources'],
+        stacks.map((stack) => [
+          code(stack.stackName),
+          code(stack.account),
+          code(stack.region),
+          String(stack.resources),
+        ]),
+      ),
+      '',
+    );
   }
   if (nag.findings.length) {
     lines.push(
       `### ${nag.findings.length} finding(s)`,
       '',
-      '| rule | severity | construct path | description |',
-      '| --- | --- | --- | --- |',
+      table(
+        ['rule', 'severity', 'construct path', 'description'],
+        nag.findings.map((finding) => [
+          code(finding.rule),
+          text(finding.severity),
+          code(finding.path),
+          text(finding.description),
+        ]),
+      ),
     );
-    for (const finding of nag.findings) {
-      lines.push(
-        `| ${code(finding.rule)} | ${finding.severity} | ${code(finding.path)} | ${finding.description.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
-      );
-    }
   } else {
     lines.push('No unacknowledged cdk-nag finding.');
   }
@@ -33,11 +42,22 @@ export function synthSummary(stacks: readonly SelectedStack[], nag: NagReport, v
 
 /** The deploy job summary: every output of every deployed stack. */
 export function deploySummary(environment: string, outputs: StackOutputs): string {
-  const lines = [`## CDK deploy: \`${environment}\``, '', '| stack | output | value |', '| --- | --- | --- |'];
-  for (const [stack, values] of Object.entries(outputs)) {
+  const rows = Object.entries(outputs).flatMap(([stack, values]) => {
     const entries = Object.entries(values);
-    if (entries.length === 0) lines.push(`| ${code(stack)} | – | – |`);
-    for (const [key, value] of entries) lines.push(`| ${code(stack)} | ${code(key)} | ${code(value)} |`);
-  }
-  return `${lines.join('\n')}\n`;
+    if (entries.length === 0) return [[code(stack), '–', '–']];
+    return entries.map(([key, value]) => [code(stack), code(key), code(value)]);
+  });
+  return `${[`## CDK deploy: ${code(environment)}`, '', table(['stack', 'output', 'value'], rows)].join('\n')}\n`;
+}
+
+/** The job summary of a deploy the review gate refused: why, and the fingerprint of the refused change. */
+export function reviewRefusalSummary(reason: string, fingerprint: string): string {
+  return [
+    '### Deploy refused by the review gate',
+    '',
+    text(reason),
+    '',
+    `This change's fingerprint: ${code(fingerprint)}. To deploy exactly this change after reading it, run the deploy workflow by hand with ${code(`reviewed-fingerprint=${fingerprint}`)}; the environment's reviewers approve that run.`,
+    '',
+  ].join('\n');
 }

@@ -28,8 +28,8 @@ import { commentMarker } from '../src/render.js';
 /**
  * The bundled cdk action run as the runner runs it, against moto (the local AWS) and a local
  * GitHub API: the administrator's foundation and bootstrap of the first configured environment,
- * then deploy its base, diff a changed config (a bigger task, two more endpoints) with the sticky
- * comment, then deploy the change.
+ * then deploy its base, diff a routine change (a bigger task, two more endpoints) and a destructive
+ * one (a new VPC range) with the sticky comment, then deploy the routine change.
  */
 const PR_NUMBER = 7;
 const HEAD_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -56,6 +56,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
   let work: string;
   let baseAssembly: string;
   let changedAssembly: string;
+  let destructiveAssembly: string;
   let baseDeploy: ActionRun;
   let unbootstrappedDeploy: ActionRun;
 
@@ -119,13 +120,15 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     work = mkdtempSync(join(tmpdir(), 'cdk-action-'));
     baseAssembly = synth('base', {});
     changedAssembly = synth('changed', { task: { cpu: 512, memoryMiB: 1024 }, ec2DebugEndpoints: true });
+    // The next /22 after the configured range: the VPC, its subnets and endpoints are replaced.
+    destructiveAssembly = synth('destructive', { vpcCidr: shiftedCidr(config().vpcCidr) });
     // The administrator's one-time set-up (docs/setup.md): the foundation (with the account's OIDC
     // provider), then the environment's own bootstrap with the foundation's execution policy and
     // boundary, which the deploy's preflight checks.
     await deployFoundation(aws, ENV, { bootstrapVersion: false });
     // A deploy before the bootstrap: the preflight refuses it.
     unbootstrappedDeploy = await runCdkAction(
-      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
+      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct', 'review-gate': 'off' },
       false,
     );
     const target = config();
@@ -134,7 +137,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
       gate.env(admin),
     );
     baseDeploy = await runCdkAction(
-      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct' },
+      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct', 'review-gate': 'off' },
       false,
     );
     // Other people's comments fill more than one page before the action's first comment.
@@ -178,22 +181,21 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(baseDeploy.summary).toContain(`| \`${SERVICE}\` | \`ClusterName\` | \`${NAMES.cluster}\` |`);
   });
 
-  it('diff: posts one sticky comment and fails on the destructive replacement without the label', async () => {
+  it('diff: a routine change passes without the label and posts one sticky comment', async () => {
     const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
-    expect(run.exitCode).toBe(1);
+    expect([run.exitCode, run.errors]).toEqual([0, []]);
     expect(run.outputs['has-changes']).toBe('true');
-    expect(run.outputs['has-destructive-changes']).toBe('true');
-    expect(run.errors).toEqual([
-      expect.stringMatching(
-        new RegExp(`1 destructive change\\(s\\) in ${ENV}: replacement of AWS::ECS::TaskDefinition .*'${LABEL}' label`),
-      ),
-    ]);
+    expect(run.outputs['has-destructive-changes']).toBe('false');
     const comments = ourComments();
     expect(comments).toHaveLength(1);
     const body = comments[0]!.body;
     expect(body).toContain(`| \`${ENV}\` | \`${aws.account}\` | \`${aws.region}\` | \`fedcba9\` |`);
     expect(body).toContain(`| \`${NETWORK}\` | 2 | 0 | 0 | 0 |`);
-    expect(body).toContain(`| \`${SERVICE}\` | replacement | \`AWS::ECS::TaskDefinition\` |`);
+    // The bigger task replaces the task definition: routine, with why, not a destructive change.
+    expect(body).toContain('| replace (routine) | `AWS::ECS::TaskDefinition` |');
+    expect(body).toContain('deployment circuit breaker');
+    expect(body).not.toContain('[!CAUTION]');
+    expect(body).toContain('### Security');
     expect(body).toContain(`\`${NETWORK}/Network/Vpc/Ssm/Resource\``);
     expect(body).toMatch(/\*\*\$\d+\.\d\d → \$\d+\.\d\d\*\* \(\+\$49\.87 per month\)/);
     expect(body).toContain(`<details><summary>Raw diff of ${SERVICE}</summary>`);
@@ -202,30 +204,48 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(run.summary).toContain(MARKER);
   });
 
+  it('diff: a destructive change fails without the label, in the same comment', async () => {
+    const before = ourComments()[0]!.id;
+    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': destructiveAssembly });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['has-destructive-changes']).toBe('true');
+    expect(run.errors).toEqual([
+      expect.stringMatching(
+        new RegExp(`\\d+ destructive change\\(s\\) in ${ENV}: replacement of AWS::EC2::VPC .*'${LABEL}' label`),
+      ),
+    ]);
+    expect(ourComments()).toEqual([expect.objectContaining({ id: before })]);
+    const body = ourComments()[0]!.body;
+    expect(body).toContain('> [!CAUTION]');
+    expect(body).toContain(`> | \`${NETWORK}\` | replacement | \`AWS::EC2::VPC\` |`);
+    expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
   it('diff: updates the same comment in place and passes once the allow label is on the pull request', async () => {
     const before = ourComments()[0]!.id;
     api.setLabels(PR_NUMBER, [LABEL]);
-    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+    const run = await runCdkAction({ ...diffInputs, 'assembly-dir': destructiveAssembly });
     expect([run.exitCode, run.errors]).toEqual([0, []]);
     expect(run.outputs['has-destructive-changes']).toBe('true');
     expect(ourComments()).toEqual([
       expect.objectContaining({ id: before, body: expect.stringContaining(`Allowed by the \`${LABEL}\` label`) }),
     ]);
-    expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(2);
   });
 
   it('diff: when GitHub answers 422 for the body, posts a shorter one', async () => {
-    // The full comment here is about 2,900 characters: make the stand-in's limit smaller.
+    // The full comment here is several thousand characters: make the stand-in's limit smaller.
     api.maxBodyLength = 1_500;
     try {
-      const run = await runCdkAction({ ...diffInputs, 'assembly-dir': changedAssembly });
+      const run = await runCdkAction({ ...diffInputs, 'assembly-dir': destructiveAssembly });
       expect(run.exitCode).toBe(0);
       expect(run.warnings).toEqual(expect.arrayContaining([expect.stringContaining('GitHub rejected the comment')]));
       const [comment] = ourComments();
       expect(comment!.body.length).toBeLessThanOrEqual(1_500);
       // Every richer rendering was rejected in turn; the last resort keeps the destructive count.
       expect(run.warnings.filter((w) => w.includes('GitHub rejected the comment')).length).toBeGreaterThanOrEqual(3);
-      expect(comment!.body).toContain('1 destructive change(s)');
+      expect(comment!.body).toMatch(/\d+ destructive change\(s\)/);
       expect(ourComments()).toHaveLength(1);
     } finally {
       api.maxBodyLength = 65_536;
@@ -234,7 +254,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
 
   it('deploy: applies the change and outputs the new state', async () => {
     const run = await runCdkAction(
-      { command: 'deploy', 'assembly-dir': changedAssembly, 'deployment-method': 'direct' },
+      { command: 'deploy', 'assembly-dir': changedAssembly, 'deployment-method': 'direct', 'review-gate': 'off' },
       false,
     );
     expect([run.exitCode, run.errors]).toEqual([0, []]);
@@ -278,3 +298,11 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(comment!.body).toContain(`${SERVICE}/Nginx/TaskDefinition/TaskRole/DefaultPolicy/Resource`);
   });
 });
+
+/** The next range of a CIDR's size (10.10.0.0/22 → 10.10.4.0/22): a new VPC range, so a replacement. */
+function shiftedCidr(cidr: string): string {
+  const [address = '', bits = '22'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0) + size;
+  return `${[24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.')}/${bits}`;
+}

@@ -15,8 +15,19 @@ import {
   type EnvironmentEntry,
 } from '../../../infra/lib/config.js';
 import { ALLOW_DESTRUCTIVE_LABEL, resourceNames } from '../../../infra/lib/names.js';
-import { COMMENT_LIMIT, commentMarker, fitReport, renderReport, smallerReports } from '../src/render.js';
+import { classifyRemoval } from '../src/classification.js';
+import {
+  COMMENT_LIMIT,
+  commentMarker,
+  fitReport,
+  NO_SECURITY_CHANGE,
+  renderNagFailure,
+  renderReport,
+  smallerReports,
+} from '../src/render.js';
 import { buildReport, destructiveChanges, hasChanges, type DiffReport } from '../src/report.js';
+import { deploySummary, synthSummary } from '../src/summary.js';
+import { markdownProblems } from './helpers/markdown-check.js';
 
 /**
  * The diff comment rendered from real TemplateDiffs: two syntheses of this app (the base config
@@ -107,6 +118,7 @@ function expectGolden(name: string, body: string): void {
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
   if (!existsSync(file)) throw new Error(`No golden ${file}: run with UPDATE_GOLDEN=1 and review it.`);
   expect(actual).toBe(readFileSync(file, 'utf8'));
+  expect(markdownProblems(body)).toEqual([]);
 }
 
 const base = (overrides: Parameters<typeof goldenEnvironment>[0] = {}): Templates =>
@@ -134,26 +146,48 @@ describe('diff comment rendering (golden files)', () => {
     expect(r.cost.delta).toBeCloseTo(40.88, 2);
     const body = fitReport(r);
     expect(body).not.toContain('[!CAUTION]');
+    // The security section is there even when there is nothing in it, so "none" reads as checked.
+    expect(body).toContain(`### Security\n\n${NO_SECURITY_CHANGE}`);
     expectGolden('additions', body);
   });
 
-  it('a replacement: a bigger task replaces the task definition and is destructive', () => {
+  it('a resize replaces the task definition: routine, shown with why, not destructive', () => {
     const r = report(baseline, base({ task: { cpu: 512, memoryMiB: 1024 } }));
-    expect(destructiveChanges(r)).toEqual([
+    const rows = r.stacks.flatMap((s) => s.rows).filter((row) => row.type === 'AWS::ECS::TaskDefinition');
+    expect(rows).toEqual([
       expect.objectContaining({
-        stack: SERVICE,
-        type: 'AWS::ECS::TaskDefinition',
-        kind: 'replacement',
+        action: 'replace',
+        routine: classifyRemoval('AWS::ECS::TaskDefinition').reason,
         path: `${SERVICE}/Nginx/TaskDefinition/Resource`,
       }),
     ]);
+    expect(destructiveChanges(r)).toEqual([]);
+    const body = fitReport(r);
+    expect(body).toContain('> [!NOTE]');
+    expect(body).toContain('deployment circuit breaker');
+    expect(body).not.toContain('[!CAUTION]');
+    expect(body).toContain(`### Security\n\n${NO_SECURITY_CHANGE}`);
+    expectGolden('task-resize', body);
+  });
+
+  it('a new VPC CIDR replaces the VPC and what lives in it: destructive, with why per type', () => {
+    const r = report(baseline, base({ vpcCidr: '10.98.0.0/22' }));
+    const destructive = destructiveChanges(r);
+    expect(destructive).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ stack: NETWORK, type: 'AWS::EC2::VPC', kind: 'replacement' }),
+        expect.objectContaining({ stack: NETWORK, type: 'AWS::EC2::Subnet', kind: 'replacement' }),
+      ]),
+    );
+    for (const change of destructive) expect(change.reason).toBe(classifyRemoval(change.type).reason);
     const body = fitReport(r);
     expect(body).toContain('> [!CAUTION]');
     expect(body).toContain(`adds the \`${ALLOW_DESTRUCTIVE_LABEL}\` label`);
-    expectGolden('replacement', body);
+    expect(body).toContain(`> - \`AWS::EC2::VPC\`: ${classifyRemoval('AWS::EC2::VPC').reason}`);
+    expectGolden('vpc-replacement', body);
   });
 
-  it('an image-only task definition replacement is expected, not destructive', () => {
+  it('an image-only task definition replacement is routine too', () => {
     const r = report(
       baseline,
       base({
@@ -161,7 +195,9 @@ describe('diff comment rendering (golden files)', () => {
       }),
     );
     const rows = r.stacks.flatMap((s) => s.rows).filter((row) => row.type === 'AWS::ECS::TaskDefinition');
-    expect(rows).toEqual([expect.objectContaining({ action: 'replace', expected: expect.stringContaining('image') })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ action: 'replace', routine: expect.stringContaining('revision') }),
+    ]);
     expect(destructiveChanges(r)).toEqual([]);
     const body = fitReport(r);
     expect(body).toContain('[!NOTE]');
@@ -174,6 +210,7 @@ describe('diff comment rendering (golden files)', () => {
     const removed = destructiveChanges(r);
     expect(removed).toHaveLength(2);
     expect(removed.every((change) => change.kind === 'removal' && change.type === 'AWS::EC2::VPCEndpoint')).toBe(true);
+    expect(removed[0]!.reason).toBe(classifyRemoval('AWS::EC2::VPCEndpoint').reason);
     const body = fitReport(r);
     expect(body).toContain(`Allowed by the \`${ALLOW_DESTRUCTIVE_LABEL}\` label`);
     expect(r.cost.delta).toBeCloseTo(-40.88, 2);
@@ -191,7 +228,8 @@ describe('diff comment rendering (golden files)', () => {
     expect(service.iam.broadened).toBe(true);
     const body = fitReport(r);
     expect(body).toContain(`#### IAM changes in \`${SERVICE}\` :warning: **broadens permissions**`);
-    expect(body).toContain('s3:GetObject');
+    expect(body).toContain('`s3:GetObject`');
+    expect(body).not.toContain(NO_SECURITY_CHANGE);
     expectGolden('iam-broadening', body);
   });
 
@@ -207,11 +245,12 @@ describe('diff comment rendering (golden files)', () => {
     expect(r.stacks.find((s) => s.stackName === SERVICE)!.securityGroups.broadened).toBe(true);
     const body = fitReport(r);
     expect(body).toContain(`#### Security group changes in \`${SERVICE}\` :warning: **adds rules`);
-    expect(body).toContain(GOLDEN_ENTRY.vpcCidr);
+    expect(body).toContain(`\`${GOLDEN_ENTRY.vpcCidr}\``);
     expectGolden('security-group', body);
   });
 
   it('a huge diff degrades step by step and stays under the limit, keeping the summary and destructive list', () => {
+    const before = base({ ec2DebugEndpoints: true });
     const after = templates(goldenEnvironment({ task: { cpu: 512, memoryMiB: 1024 } }), (stacks) => {
       for (let i = 0; i < 480; i++) {
         new ssm.StringParameter(stacks.service, `Setting${i}`, {
@@ -220,7 +259,7 @@ describe('diff comment rendering (golden files)', () => {
         });
       }
     });
-    const r = report(baseline, after);
+    const r = report(before, after);
     const full = renderReport(r, 'full');
     expect(full.length).toBeGreaterThan(COMMENT_LIMIT);
     const body = fitReport(r);
@@ -228,18 +267,190 @@ describe('diff comment rendering (golden files)', () => {
     expect(body).toContain(commentMarker(ENV));
     expect(body).toContain(`| \`${SERVICE}\` | 480 | 0 | 0 | 1 |`);
     expect(body).toContain('`NginxTaskDefinition60F15C8B`');
+    expect(destructiveChanges(r)).toHaveLength(2);
     expect(body).toContain('raw diffs omitted');
     // Tighter still: per-resource rows go next; the summary and destructive list stay.
     const tight = fitReport(r, 6_000);
     expect(tight.length).toBeLessThanOrEqual(6_000);
     expect(tight).toContain('per-resource rows omitted');
     expect(tight).not.toContain('`Setting0');
-    expect(tight).toContain(`| \`${SERVICE}\` | replacement | \`AWS::ECS::TaskDefinition\` |`);
+    expect(tight).toContain(`| \`${NETWORK}\` | removal | \`AWS::EC2::VPCEndpoint\` |`);
+    expect(tight).toContain('### Security');
     // Each fallback is no longer than the one before, and all keep the marker.
     const bodies = [...smallerReports(r)];
     expect(bodies.length).toBeGreaterThan(1);
     for (let i = 1; i < bodies.length; i++) expect(bodies[i]!.length).toBeLessThanOrEqual(bodies[i - 1]!.length);
-    for (const candidate of bodies) expect(candidate).toContain(commentMarker(ENV));
+    for (const candidate of bodies) {
+      expect(candidate).toContain(commentMarker(ENV));
+      expect(markdownProblems(candidate)).toEqual([]);
+    }
     expectGolden('huge', body);
+  });
+});
+
+/**
+ * Templates written by a hostile pull request: every string the comment shows from a template or a
+ * diff tries to inject HTML, mention someone, link or embed something, break a table, close the
+ * raw diff's fence, or fake another environment's sticky marker.
+ */
+describe('diff comment rendering of hostile templates (golden files)', () => {
+  const FAKE_MARKER = '<!-- private-aws-gitops:cdk-diff:canary -->';
+  const LINK = '[click](https://evil.example/x) ![img](https://evil.example/x.png)';
+  const MENTIONS = '@octocat @review-org/admins';
+  const HTML = '<img src=x onerror=alert(1)><b>bold</b>&amp;';
+  const FENCE_BREAK = '\n````````\n# not a heading\n';
+  const HOSTILE_STACK = `evil-${'`'}stack${'`'}<b>@octocat</b>|x`;
+  const hostile = (what: string): string => `${what} ${MENTIONS} ${HTML} ${LINK} | pipe \`tick\` ${FAKE_MARKER}`;
+
+  const before = {
+    Resources: {
+      [`Removed${HTML}${MENTIONS}|`]: {
+        Type: `Custom::Evil${HTML}`,
+        Metadata: { 'aws:cdk:path': `${HOSTILE_STACK}/\`\`\`${FAKE_MARKER}${LINK}/Resource` },
+        Properties: { ServiceToken: 'arn:aws:lambda:eu-central-1:000011112222:function:f' },
+      },
+      Tagged: {
+        Type: 'AWS::EC2::VPC',
+        Properties: { CidrBlock: '10.99.0.0/22', Tags: [{ Key: 'Name', Value: 'before' }] },
+      },
+      Group: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'group', VpcId: { Ref: 'Tagged' } } },
+      Task: {
+        Type: 'AWS::ECS::TaskDefinition',
+        Metadata: { 'aws:cdk:path': `${HOSTILE_STACK}/${hostile('task')}/Resource` },
+        Properties: { Cpu: '256', Memory: '512', Family: 'family' },
+      },
+    },
+  };
+  const after = {
+    Resources: {
+      Tagged: {
+        Type: 'AWS::EC2::VPC',
+        Properties: { CidrBlock: '10.99.0.0/22', Tags: [{ Key: 'Name', Value: hostile(`tag${FENCE_BREAK}`) }] },
+      },
+      Group: {
+        Type: 'AWS::EC2::SecurityGroup',
+        Properties: {
+          GroupDescription: 'group',
+          VpcId: { Ref: 'Tagged' },
+          SecurityGroupIngress: [
+            {
+              CidrIp: '0.0.0.0/0 | injected',
+              IpProtocol: 'tcp',
+              FromPort: 443,
+              ToPort: 443,
+              Description: hostile('rule'),
+            },
+          ],
+        },
+      },
+      [`Role${'`'}${MENTIONS}`]: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: 'sts:AssumeRole',
+                Principal: { AWS: `arn:aws:iam::000011112222:user/${hostile('principal')}` },
+              },
+            ],
+          },
+        },
+      },
+      Policy: {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: 'policy',
+          Roles: [{ Ref: `Role${'`'}${MENTIONS}` }],
+          PolicyDocument: {
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['s3:Get`Object', 's3:*|'],
+                Resource: hostile('resource'),
+                Condition: { StringEquals: { 'aws:PrincipalTag/team': `\`\`\`\` ${FAKE_MARKER}${FENCE_BREAK}` } },
+              },
+            ],
+          },
+        },
+      },
+      [`Parameter${HTML}`]: {
+        Type: 'AWS::SSM::Parameter',
+        Metadata: { 'aws:cdk:path': `${HOSTILE_STACK}/\`${MENTIONS}\`|${HTML}` },
+        Properties: { Type: 'String', Value: hostile(`value${FENCE_BREAK}`) },
+      },
+      Task: {
+        Type: 'AWS::ECS::TaskDefinition',
+        Metadata: { 'aws:cdk:path': `${HOSTILE_STACK}/${hostile('task')}/Resource` },
+        Properties: { Cpu: '512', Memory: '1024', Family: hostile('family') },
+      },
+    },
+  };
+
+  function hostileReport(): DiffReport {
+    return {
+      ...buildReport(
+        { [HOSTILE_STACK]: fullDiff(before, after) },
+        { [HOSTILE_STACK]: after },
+        {
+          environment: ENV,
+          account: hostile('account'),
+          region: hostile('region'),
+          commit: '0123456789abcdef0123456789abcdef01234567',
+          runUrl: `https://github.com/${GOLDEN_GITHUB.owner}/${GOLDEN_GITHUB.repo}/actions/runs/4242`,
+          method: 'template',
+          nag: [
+            {
+              plugin: 'AwsSolutions',
+              rule: `AwsSolutions-IAM5[Resource::${hostile('rule')}]`,
+              severity: 'error',
+              path: `${HOSTILE_STACK}/${hostile('path')}`,
+              description: hostile(`description${FENCE_BREAK}`),
+            },
+          ],
+          allowLabel: ALLOW_DESTRUCTIVE_LABEL,
+          allowed: false,
+          failOnDestructive: true,
+        },
+      ),
+    };
+  }
+
+  it('shows every hostile string as text or code: no HTML, mention, link, extra cell, closed fence or second marker', () => {
+    const r = hostileReport();
+    expect(destructiveChanges(r).map((change) => change.type)).toEqual([`Custom::Evil${HTML}`]);
+    const body = fitReport(r);
+    expect(body.startsWith(`${commentMarker(ENV)}\n`)).toBe(true);
+    expect(body).not.toContain(FAKE_MARKER);
+    // The raw diff's fence holds, and the security section shows the hostile rule and statement as code.
+    expect(body).toContain('`````````\n');
+    expect(body).toContain('#### IAM changes in ');
+    expect(body).toContain('#### Security group changes in ');
+    expectGolden('hostile', body);
+  });
+
+  it('every smaller rendering is as safe as the full one', () => {
+    for (const candidate of smallerReports(hostileReport(), 3_000)) expect(markdownProblems(candidate)).toEqual([]);
+    for (const level of ['full', 'no-raw-diffs', 'no-resource-rows', 'summary'] as const) {
+      expect(markdownProblems(renderReport(hostileReport(), level))).toEqual([]);
+    }
+  });
+
+  it('the cdk-nag refusal and the job summaries escape the same strings', () => {
+    const { nag } = hostileReport();
+    expectGolden('hostile-nag', renderNagFailure({ environment: ENV, commit: HOSTILE_STACK, nag }));
+    const stack = {
+      stackName: HOSTILE_STACK,
+      account: hostile('account'),
+      region: hostile('region'),
+      resources: 1,
+      template: {},
+    };
+    const synth = synthSummary([stack], { findings: nag, acknowledged: 1 }, 'failed');
+    expect(markdownProblems(synth)).toEqual([]);
+    expect(synth).toContain('`AwsSolutions-IAM5[Resource::rule @octocat');
+    const deployed = deploySummary(ENV, { [HOSTILE_STACK]: { [hostile('output')]: hostile(`value${FENCE_BREAK}`) } });
+    expect(markdownProblems(deployed)).toEqual([]);
+    expect(deployed.trimEnd().split('\n')).toHaveLength(5);
   });
 });

@@ -1,15 +1,29 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture, ImageSource } from '../config.js';
-import { acknowledgeWildcards, INLINE_POLICY_REASON, LOG_ENCRYPTION_REASON } from '../nag.js';
+import { acknowledgeWildcards, INLINE_POLICY_REASON } from '../nag.js';
 
 export interface NginxServiceProps {
   readonly vpc: ec2.IVpc;
+  /** The interface endpoints' security group: the tasks may send HTTPS to it. */
+  readonly endpointSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The region's S3 prefix list (`com.amazonaws.<region>.s3`): the tasks may send HTTPS to it
+   * (image layers). Unknown, HTTPS to any address instead, with a synth warning.
+   * @default - unknown
+   */
+  readonly s3PrefixListId?: string;
+  /**
+   * The environment's log key (the network stack's): the container, ECS Exec audit log groups and
+   * ECS Exec sessions are encrypted with it.
+   */
+  readonly logKey: kms.IKey;
   readonly clusterName: string;
   readonly serviceName: string;
   readonly containerName: string;
@@ -29,7 +43,9 @@ const ECR_PUBLIC = { url: 'public.ecr.aws', registry: 'ecr-public' } as const;
 
 /**
  * Nginx on Fargate in isolated subnets, reachable only through ECS Exec (SSM Session Manager port
- * forwarding inside the task): its security group has no ingress rule at all.
+ * forwarding inside the task): its security group has no ingress rule at all, and sends only to
+ * the VPC's interface endpoints and S3. Its logs are encrypted with a key of the environment; the
+ * ECS Exec audit log group is kept when the stack is deleted.
  */
 export class NginxService extends Construct {
   readonly cluster: ecs.Cluster;
@@ -37,14 +53,19 @@ export class NginxService extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly appLogGroup: logs.LogGroup;
   readonly execLogGroup: logs.LogGroup;
+  readonly logKey: kms.IKey;
   readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: NginxServiceProps) {
     super(scope, id);
+    const { account, region, partition, stackName } = Stack.of(this);
 
+    this.logKey = props.logKey;
+    // Retained when the stack is deleted or the group replaced: the session audit trail.
     this.execLogGroup = new logs.LogGroup(this, 'ExecAuditLogs', {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      encryptionKey: this.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
@@ -52,13 +73,34 @@ export class NginxService extends Construct {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: props.spot ?? false,
       // ECS Exec command sessions are recorded in this log group; port-forwarding sessions carry no
-      // log stream, and are audited through CloudTrail (StartSession / TerminateSession).
+      // log stream, and are audited through CloudTrail (StartSession / TerminateSession). The key
+      // encrypts ECS Exec's data channel (kmsKeyId); CDK grants the task role kms:Decrypt and
+      // kms:GenerateDataKey on it.
       executeCommandConfiguration: {
+        kmsKey: this.logKey,
         logging: ecs.ExecuteCommandLogging.OVERRIDE,
         logConfiguration: { cloudWatchLogGroup: this.execLogGroup },
       },
     });
 
+    // ECS assumes the roles only for this account's tasks (ECS Developer Guide, "Amazon ECS task
+    // IAM role": aws:SourceAccount, and aws:SourceArn on the account's ECS resources of the region).
+    const ecsTasks = (conditions: Record<string, Record<string, string>>): iam.ServicePrincipal =>
+      new iam.ServicePrincipal('ecs-tasks.amazonaws.com', { conditions });
+    // Ids that keep CDK's logical-id prefix (NginxTaskDefinitionTaskRole...) that tools look roles up
+    // by; new roles all the same (a changed trust needs a new role: the execution policy withholds
+    // iam:UpdateAssumeRolePolicy).
+    const taskRole = new iam.Role(this, 'TaskDefinitionTaskRole', {
+      description: `${stackName}: the Nginx task (ECS Exec agent, audit log)`,
+      assumedBy: ecsTasks({
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:ecs:${region}:${account}:*` },
+      }),
+    });
+    const executionRole = new iam.Role(this, 'TaskDefinitionExecutionRole', {
+      description: `${stackName}: the Nginx task's image pull and container logs`,
+      assumedBy: ecsTasks({ StringEquals: { 'aws:SourceAccount': account } }),
+    });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu,
       memoryLimitMiB: props.memoryMiB,
@@ -66,10 +108,13 @@ export class NginxService extends Construct {
         cpuArchitecture: ecs.CpuArchitecture.of(props.architecture),
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
+      taskRole,
+      executionRole,
     });
 
     this.appLogGroup = new logs.LogGroup(this, 'NginxLogs', {
       retention: props.logRetention,
+      encryptionKey: this.logKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const { image, pullThroughCacheRule } = this.containerImage(props.image);
@@ -96,10 +141,30 @@ export class NginxService extends Construct {
       description: 'Nginx tasks: no ingress (reached only by SSM port forwarding inside the task)',
       allowAllOutbound: false,
     });
-    // Egress only to HTTPS: the interface endpoints and S3 (image layers) through the gateway
-    // endpoint. The isolated subnets have no other route, so 0.0.0.0/0 here reaches nothing else;
-    // S3's prefix list id would need an account lookup at synth time.
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and S3');
+    // Egress only HTTPS, to the interface endpoints' group and to S3 (image layers, through the
+    // gateway endpoint, whose policy admits only this account's buckets and ECR's layer bucket).
+    // By id, so that the rule is inline in the group: a group whose inline egress list is empty gets
+    // EC2's default allow-all egress rule, whatever separate egress resources add.
+    this.securityGroup.addEgressRule(
+      ec2.Peer.securityGroupId(props.endpointSecurityGroup.securityGroupId),
+      ec2.Port.tcp(443),
+      'HTTPS to the VPC interface endpoints',
+    );
+    if (props.s3PrefixListId !== undefined) {
+      this.securityGroup.addEgressRule(
+        ec2.Peer.prefixList(props.s3PrefixListId),
+        ec2.Port.tcp(443),
+        'HTTPS to S3 (image layers) through the gateway endpoint',
+      );
+    } else {
+      // The isolated subnets have no route but to the endpoints and S3, so this reaches nothing
+      // else today; the prefix list would keep it so if a route were ever added.
+      this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to S3 (image layers)');
+      Annotations.of(this.securityGroup).addWarningV2(
+        'gitops:s3-prefix-list',
+        `The S3 prefix list of ${region} is not known: the tasks may send HTTPS to any address (in these subnets only the endpoints and S3 are routed). Set s3PrefixListId for the environment in gitops.config.json: aws ec2 describe-managed-prefix-lists --region ${region} --filters Name=prefix-list-name,Values=com.amazonaws.${region}.s3 --query 'PrefixLists[0].PrefixListId'`,
+      );
+    }
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
@@ -167,12 +232,6 @@ export class NginxService extends Construct {
           'Every role here is also capped by the permissions boundary.',
       );
       Validations.of(policy).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: INLINE_POLICY_REASON });
-    }
-    for (const logGroup of [this.appLogGroup, this.execLogGroup]) {
-      Validations.of(logGroup).acknowledge({
-        id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted',
-        reason: LOG_ENCRYPTION_REASON,
-      });
     }
   }
 }

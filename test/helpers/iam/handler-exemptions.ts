@@ -116,6 +116,27 @@ export const HANDLER_EXEMPTIONS: readonly HandlerExemption[] = [
   },
   {
     type: 'AWS::Logs::LogGroup',
+    permissions: ['logs:DisassociateKmsKey'],
+    applies: (properties) => properties.KmsKeyId !== undefined,
+    reason:
+      'Only removes the KMS key when an update drops KmsKeyId (CloudWatch Logs API, DisassociateKmsKey); every log group here keeps its key, and the execution policy does not allow taking it off (such an update would fail at deploy).',
+  },
+  {
+    type: 'AWS::KMS::Key',
+    permissions: ['kms:DisableKey'],
+    applies: (properties) => properties.Enabled === undefined || properties.Enabled === true,
+    reason:
+      'Only for a key with Enabled: false (AWS KMS API reference, DisableKey); these keys stay enabled (a log group whose key is disabled can no longer be written).',
+  },
+  {
+    type: 'AWS::KMS::Key',
+    permissions: ['kms:DisableKeyRotation'],
+    applies: (properties) => properties.EnableKeyRotation === true,
+    reason:
+      'Only when an update turns EnableKeyRotation off (AWS KMS API reference, DisableKeyRotation); these keys rotate, and turning it off would fail at deploy.',
+  },
+  {
+    type: 'AWS::Logs::LogGroup',
     permissions: ['logs:PutLogGroupDeletionProtection'],
     applies: absent('DeletionProtectionEnabled'),
     reason: 'Only for DeletionProtectionEnabled; not set.',
@@ -152,6 +173,13 @@ export const HANDLER_EXEMPTIONS: readonly HandlerExemption[] = [
     applies: (properties) => properties.PermissionsBoundary !== undefined,
     reason:
       'Only removes a permissions boundary when an update drops the PermissionsBoundary property; every workload role keeps it (and the execution boundary forbids removing it).',
+  },
+  {
+    type: 'AWS::IAM::Role',
+    permissions: ['iam:UpdateAssumeRolePolicy'],
+    applies: () => true,
+    reason:
+      "Only when an update changes a role's AssumeRolePolicyDocument. The execution policy withholds it on purpose, so that a deploy cannot change whom a workload role trusts: such an update FAILS at deploy (UPDATE_FAILED, rolled back). Change a trust by replacing the role (a new construct id, which creates a new role under the boundary), or through an administrator.",
   },
   {
     type: 'AWS::IAM::Policy',
