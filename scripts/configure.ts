@@ -12,6 +12,7 @@ import { format } from 'prettier';
 import { errorMessage } from '../actions/shared/src/errors.js';
 import { CONFIG_FILE, ConfigError, parseProjectFile, type ProjectFile } from '../infra/lib/config.js';
 import { cliArgs, type CliSpec } from './lib/args.js';
+import { CODEOWNERS_FILE, codeOwnersFile } from './lib/code-owners.js';
 import { applyOptions, nextSteps, summary } from './lib/configure-options.js';
 
 const CLI = {
@@ -77,6 +78,13 @@ const CLI = {
       description: "An account that already has GitHub's OIDC provider (the foundation then does not create it)",
       defaultText: 'unchanged',
     },
+    'code-owner': {
+      type: 'string',
+      multiple: true,
+      value: '@user|@org/team',
+      description: 'Who must review .github/, actions/, infra/ and the configuration (.github/CODEOWNERS)',
+      defaultText: 'unchanged; @OWNER for a new owner',
+    },
     'dry-run': { type: 'boolean', description: 'Validate and print, but write nothing', default: false },
     show: { type: 'boolean', description: 'Print the current configuration and its set-up commands', default: false },
   },
@@ -92,6 +100,7 @@ const CLI = {
 } as const satisfies CliSpec;
 
 const CONFIG_PATH = fileURLToPath(new URL(`../${CONFIG_FILE}`, import.meta.url));
+const CODEOWNERS_PATH = fileURLToPath(new URL(`../${CODEOWNERS_FILE}`, import.meta.url));
 
 /**
  * The current file, or an empty one when it is missing or not JSON (configure then needs --owner,
@@ -130,6 +139,7 @@ async function main(): Promise<number> {
     environments: values.environment,
     cidrs: values.cidr,
     existingOidcProviders: values['existing-oidc-provider'],
+    codeOwners: values['code-owner'],
   });
   const project = parseProjectFile(next, `the configuration these options make (${CONFIG_FILE} is unchanged)`);
   const text = await format(JSON.stringify(next, null, 2), { parser: 'json', filepath: CONFIG_PATH });
@@ -137,7 +147,8 @@ async function main(): Promise<number> {
     console.log(`Dry run: ${CONFIG_FILE} would read:\n${text}`);
   } else {
     writeFileSync(CONFIG_PATH, text);
-    console.log(`Wrote ${CONFIG_FILE}.`);
+    writeFileSync(CODEOWNERS_PATH, codeOwnersFile(project));
+    console.log(`Wrote ${CONFIG_FILE} and ${CODEOWNERS_FILE}.`);
   }
   console.log(`\n${summary(project)}\n\n${nextSteps(project)}`);
   return 0;

@@ -110,11 +110,12 @@ describe('workflows', () => {
     },
   );
 
-  it('pr.yml: pull_request only, a diff of every environment with exactly the three permissions, forks a notice', () => {
+  it('pr.yml: pull_request only, a diff of every environment with read and OIDC only, templates handed over, forks a notice', () => {
     const pr = load('pr.yml');
     expect(Object.keys(pr.on)).toEqual(['pull_request']);
     const diff = pr.jobs.diff! as Job & { strategy?: { matrix?: { environment?: string } }; needs?: string };
-    expect(diff.permissions).toEqual({ contents: 'read', 'id-token': 'write', 'pull-requests': 'write' });
+    // The job that runs the pull request's code holds no write token (pr-comment.yml comments).
+    expect(diff.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     expect(diff.strategy?.matrix?.environment).toBe('${{ fromJSON(needs.environments.outputs.matrix) }}');
     expect(pr.jobs.environments!.if).toBe('github.event.pull_request.head.repo.full_name == github.repository');
     expect(pr.jobs.fork!.if).toBe('github.event.pull_request.head.repo.full_name != github.repository');
@@ -123,26 +124,87 @@ describe('workflows', () => {
     expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
       '${{ matrix.environment.pullRequestRole }}',
     );
-    expect(steps.find((s) => s.uses === './actions/cdk')?.with?.environment).toBe('${{ matrix.environment.name }}');
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with).toMatchObject({
+      command: 'diff',
+      environment: '${{ matrix.environment.name }}',
+      comment: 'false',
+    });
+    expect(steps.find((s) => /upload-artifact/.test(s.uses ?? ''))?.with?.name).toBe(
+      'diff-data-${{ matrix.environment.name }}',
+    );
   });
 
-  it('deploy.yml: push to main, the first environment, one deploy at a time, never cancelled, then the smoke test', () => {
+  it('pr-comment.yml: trusted code from main comments after pr, with the write token and no AWS access', () => {
+    const workflow = load('pr-comment.yml');
+    expect(workflow.on).toEqual({ workflow_run: { workflows: ['pr'], types: ['completed'] } });
+    const job = workflow.jobs.comment!;
+    expect(job.permissions).toEqual({ contents: 'read', actions: 'read', 'pull-requests': 'write' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
+    // It checks out the default branch (no ref: never the pull request's head) and runs no npm script.
+    const checkout = steps.find((s) => /actions\/checkout/.test(s.uses ?? ''));
+    expect(checkout?.with?.ref).toBeUndefined();
+    expect(steps.filter((s) => s.run !== undefined)).toEqual([]);
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with).toMatchObject({ command: 'comment' });
+  });
+
+  it('runs every job on Node 24 and every action of ours on the node24 runtime', () => {
+    for (const file of files) {
+      for (const job of Object.values(load(file).jobs)) {
+        for (const step of (job.steps ?? []) as Array<Step & { with?: Record<string, unknown> }>) {
+          if (/actions\/setup-node@/.test(step.uses ?? ''))
+            expect([file, step.with?.['node-version']]).toEqual([file, 24]);
+        }
+      }
+    }
+    for (const action of ['aws-credentials', 'cdk', 'ssm-smoke-test']) {
+      const manifest = parseYaml(readFileSync(join(ROOT, 'actions', action, 'action.yml'), 'utf8')) as {
+        runs: { using: string };
+      };
+      expect([action, manifest.runs.using]).toEqual([action, 'node24']);
+    }
+  });
+
+  it('deploy.yml: push to main, one synthesized assembly promoted through the environments in order, one deploy at a time, never cancelled', () => {
     const deploy = load('deploy.yml');
-    expect(deploy.on).toMatchObject({ push: { branches: ['main'] } });
-    const job = deploy.jobs.deploy!;
-    const first = '${{ fromJSON(needs.environments.outputs.first).name }}';
-    expect(job.environment).toBe(first);
-    expect(job.concurrency).toEqual({ group: `deploy-${first}`, 'cancel-in-progress': false });
-    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-    const smoke = deploy.jobs['smoke-test'] as Job & { needs?: string[] };
-    expect(smoke.needs).toEqual(['environments', 'deploy']);
-    expect(smoke.environment).toBe(first);
-    const steps = smoke.steps as Array<Step & { with?: Record<string, string> }>;
-    expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
-      '${{ fromJSON(needs.environments.outputs.first).operatorRole }}',
-    );
+    expect(deploy.on).toMatchObject({ push: { branches: ['main'] }, workflow_dispatch: {} });
+    const synth = deploy.jobs.synth!;
+    expect(synth.permissions).toBeUndefined();
+    expect((synth.steps ?? []).some((s) => /npm run synth/.test(s.run ?? ''))).toBe(true);
+    const job = deploy.jobs.promote! as Job & {
+      needs?: string[];
+      strategy?: { 'max-parallel'?: number; 'fail-fast'?: boolean; matrix?: { environment?: string } };
+    };
+    expect(job.needs).toEqual(['environments', 'synth']);
+    expect(job.strategy).toEqual({
+      'max-parallel': 1,
+      'fail-fast': true,
+      matrix: { environment: '${{ fromJSON(needs.environments.outputs.matrix) }}' },
+    });
+    expect(job.environment).toBe('${{ matrix.environment.name }}');
+    expect(job.concurrency).toEqual({ group: 'deploy-${{ matrix.environment.name }}', 'cancel-in-progress': false });
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write', 'pull-requests': 'read' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string>; id?: string }>;
+    const uses = steps.map((s) => s.uses ?? 'run');
+    // The same assembly, no re-synth: downloaded, deployed, then smoke tested, in that order.
+    expect(uses.filter((u) => u.startsWith('./') || /download-artifact/.test(u))).toEqual([
+      expect.stringMatching(/download-artifact/),
+      './actions/aws-credentials',
+      './actions/cdk',
+      './actions/aws-credentials',
+      './actions/ssm-smoke-test',
+    ]);
+    expect(steps.some((s) => /npm (ci|run)/.test(s.run ?? ''))).toBe(false);
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with).toMatchObject({
+      command: 'deploy',
+      'assembly-dir': 'cdk.out',
+    });
+    const credentials = steps.filter((s) => s.uses === './actions/aws-credentials');
+    expect(credentials.map((s) => s.with?.['role-to-assume'])).toEqual([
+      '${{ matrix.environment.deployRole }}',
+      '${{ matrix.environment.operatorRole }}',
+    ]);
     expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with?.outputs).toBe(
-      '${{ needs.deploy.outputs.outputs }}',
+      '${{ steps.deploy.outputs.outputs }}',
     );
   });
 

@@ -142,6 +142,8 @@ export interface ProjectConfig {
     readonly ownerId?: string;
     readonly repoId?: string;
     readonly mainBranch: string;
+    /** Who must review changes to the workflows, actions, infra and this file (.github/CODEOWNERS). */
+    readonly codeOwners: readonly string[];
   };
   readonly environments: readonly EnvironmentConfig[];
 }
@@ -156,6 +158,8 @@ export interface ProjectFile {
     readonly mainBranch?: string;
     /** Accounts whose GitHub OIDC provider exists already (created outside this project). */
     readonly existingOidcProviderAccounts?: readonly string[];
+    /** `@user` or `@org/team` entries; default: the owner itself (right for a personal account). */
+    readonly codeOwners?: readonly string[];
   };
   readonly environments: readonly EnvironmentEntry[];
 }
@@ -249,6 +253,7 @@ export function parseProjectFile(raw: unknown, source: string = CONFIG_FILE): Pr
       ...(file.github.ownerId !== undefined ? { ownerId: file.github.ownerId } : {}),
       ...(file.github.repoId !== undefined ? { repoId: file.github.repoId } : {}),
       mainBranch: file.github.mainBranch ?? DEFAULTS.mainBranch,
+      codeOwners: file.github.codeOwners ?? [`@${file.github.owner}`],
     },
     environments,
   };
@@ -309,6 +314,8 @@ function range(from: number, to: number, step: number): number[] {
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const NUMERIC_ID = /^\d+$/;
+/** GitHub's user and team handles as CODEOWNERS takes them (GitHub Docs, "About code owners"). */
+const CODE_OWNER = /^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9_.-]{1,100})?$/;
 const ECR_PREFIX = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const PREFIX_LIST_ID = /^pl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -330,7 +337,18 @@ function shapeProblems(raw: unknown): string[] {
   if (!isObject(github))
     problems.push(`github: expected an object with owner and repo, found ${JSON.stringify(github)}`);
   else {
-    unknownKeys('github', github, ['owner', 'repo', 'ownerId', 'repoId', 'mainBranch', 'existingOidcProviderAccounts']);
+    unknownKeys('github', github, [
+      'owner',
+      'repo',
+      'ownerId',
+      'repoId',
+      'mainBranch',
+      'existingOidcProviderAccounts',
+      'codeOwners',
+    ]);
+    const owners = github.codeOwners;
+    if (owners !== undefined && (!Array.isArray(owners) || owners.some((owner) => typeof owner !== 'string')))
+      problems.push(`github.codeOwners: expected a list of @user or @org/team names, found ${JSON.stringify(owners)}`);
     for (const key of ['owner', 'repo'])
       if (typeof github[key] !== 'string')
         problems.push(`github.${key}: expected a string, found ${JSON.stringify(github[key])}`);
@@ -404,6 +422,10 @@ function githubProblems(github: ProjectFile['github']): string[] {
     expect(NUMERIC_ID.test(github.repoId), 'repoId', 'the numeric repository id', github.repoId);
   const branch = github.mainBranch ?? DEFAULTS.mainBranch;
   expect(/^[A-Za-z0-9._/-]+$/.test(branch) && !branch.includes('..'), 'mainBranch', 'a branch name', branch);
+  for (const owner of github.codeOwners ?? [])
+    expect(CODE_OWNER.test(owner), 'codeOwners', 'a @user or @org/team name', owner);
+  if (github.codeOwners !== undefined)
+    expect(github.codeOwners.length > 0, 'codeOwners', 'at least one code owner', github.codeOwners);
   for (const account of github.existingOidcProviderAccounts ?? [])
     expect(ACCOUNT_PATTERN.test(account), 'existingOidcProviderAccounts', 'a 12-digit AWS account id', account);
   return problems;

@@ -4,6 +4,7 @@ import { bootstrapNames, resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
 import {
   describeFindings,
+  stackExports,
   templatePermissionFindings,
   type Deployer,
   type PermissionFinding,
@@ -38,6 +39,11 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('%s', (_name,
     ...executionRole(config, foundation),
     arn: bootstrapNames({ ...config, qualifier: config.bootstrapQualifier }).roleArn('cfn-exec'),
   };
+  // The service stack imports the environment's log key from the network stack.
+  const exported = stackExports(
+    [{ stackName: names.networkStack, template: template(names.networkStack, config.account, config.region) }],
+    config,
+  );
   const check = (stackName: string, deployer: Deployer = execution): PermissionFinding[] =>
     templatePermissionFindings(template(stackName, config.account, config.region), {
       stackName,
@@ -45,6 +51,7 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('%s', (_name,
       region: config.region,
       deployer,
       tags: stacks.network.tags.tagValues(),
+      ...exported,
     });
 
   it.each([names.networkStack, names.serviceStack])(

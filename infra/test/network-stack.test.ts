@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../lib/config.js';
+import { KEY_DEPLOYER_ACTIONS } from '../lib/constructs/log-encryption-key.js';
 import { bootstrapNames, resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
 import { environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
@@ -118,7 +119,7 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stac
     ]);
   });
 
-  it('keeps the flow logs when the stack goes, encrypted with a rotated key of its own, kept too', () => {
+  it("keeps the flow logs when the stack goes, encrypted with the environment's rotated key, kept too", () => {
     const keys = template.findResources('AWS::KMS::Key');
     expect(Object.values(keys)).toEqual([
       expect.objectContaining({
@@ -141,8 +142,10 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stac
         Principal: { Service: `logs.${env.region}.amazonaws.com` },
         Condition: {
           ArnLike: {
+            // The environment's one key: this stack's flow logs and the service stack's log groups.
             'kms:EncryptionContext:aws:logs:arn': [
               `arn:${partition}:logs:${env.region}:${env.account}:log-group:${resourceNames(env).networkStack}-*`,
+              `arn:${partition}:logs:${env.region}:${env.account}:log-group:${resourceNames(env).serviceStack}-*`,
             ],
           },
         },
@@ -154,7 +157,14 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('network stac
         Principal: {
           AWS: bootstrapNames({ ...env, qualifier: env.bootstrapQualifier, partition }).roleArn('cfn-exec'),
         },
+        Resource: '*',
       }),
+    );
+    const deployerStatement = statements.find((s) => s.Sid === 'DeployerMaintainsTheKey');
+    expect([...(deployerStatement!.Action as string[])].sort()).toEqual([...KEY_DEPLOYER_ACTIONS].sort());
+    // Nobody is given what would make the logs unreadable: disabling or deleting the key.
+    expect(JSON.stringify(statements.filter((s) => s !== statements[0]))).not.toMatch(
+      /ScheduleKeyDeletion|DisableKey|kms:\*/,
     );
   });
 

@@ -2,9 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { addEnvironments } from '../lib/build-app.js';
 import { defaultImage, type EnvironmentConfig } from '../lib/config.js';
-import { KEY_DEPLOYER_ACTIONS } from '../lib/constructs/log-encryption-key.js';
 import { S3_PREFIX_LISTS, s3PrefixListId } from '../lib/constructs/private-network.js';
-import { bootstrapNames, CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
+import { CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
 import { cdkJsonContext, environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { allStrings, resourcesOfType } from './helpers/template.js';
@@ -60,52 +59,19 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     }
   });
 
-  it('encrypts its log groups with a key of its own, kept with the audit log group when the stack goes', () => {
-    const keys = template.findResources('AWS::KMS::Key');
-    expect(Object.values(keys)).toEqual([
-      expect.objectContaining({
-        DeletionPolicy: 'Retain',
-        UpdateReplacePolicy: 'Retain',
-        Properties: expect.objectContaining({ EnableKeyRotation: true }),
-      }),
-    ]);
-    const [keyId] = Object.keys(keys);
+  it("encrypts its log groups with the environment's key from the network stack, and keeps the audit log group", () => {
+    expect(template.findResources('AWS::KMS::Key')).toEqual({});
+    const key = {
+      'Fn::ImportValue': expect.stringMatching(new RegExp(`^${resourceNames(env).networkStack}:.*LogKey`)),
+    };
     const groups = template.findResources('AWS::Logs::LogGroup');
-    for (const group of Object.values(groups))
-      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    for (const group of Object.values(groups)) expect(group.Properties.KmsKeyId).toEqual(key);
     const retention = Object.fromEntries(
       Object.entries(groups).map(([id, group]) => [id.replace(/[0-9A-F]{8}$/, ''), group.DeletionPolicy]),
     );
     expect(retention).toEqual({ NginxExecAuditLogs: 'Retain', NginxNginxLogs: 'Delete' });
-    template.hasResourceProperties('AWS::ECS::Cluster', {
-      Configuration: { ExecuteCommandConfiguration: Match.objectLike({ KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }) },
-    });
-  });
-
-  it("lets CloudWatch Logs use the key for this stack's log groups only, and the deploying role maintain it", () => {
-    const partition = partitionOf(env.region);
-    const [key] = resourcesOfType(template, 'AWS::KMS::Key');
-    const statements = key!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Principal: { Service: `logs.${env.region}.amazonaws.com` },
-        Condition: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': [
-              `arn:${partition}:logs:${env.region}:${env.account}:log-group:${resourceNames(env).serviceStack}-*`,
-            ],
-          },
-        },
-      }),
-    );
-    const deployer = bootstrapNames({ ...env, qualifier: env.bootstrapQualifier, partition }).roleArn('cfn-exec');
-    const deployerStatement = statements.find((s) => JSON.stringify(s.Principal).includes('cfn-exec-role'));
-    expect(deployerStatement).toMatchObject({ Principal: { AWS: deployer }, Resource: '*' });
-    expect([...(deployerStatement!.Action as string[])].sort()).toEqual([...KEY_DEPLOYER_ACTIONS].sort());
-    // Nobody is given what would make the logs unreadable: disabling or deleting the key.
-    expect(JSON.stringify(statements.filter((s) => s !== statements[0]))).not.toMatch(
-      /ScheduleKeyDeletion|DisableKey|kms:\*/,
-    );
+    const [cluster] = resourcesOfType(template, 'AWS::ECS::Cluster');
+    expect(cluster!.Properties.Configuration.ExecuteCommandConfiguration.KmsKeyId).toEqual(key);
   });
 
   it('lets ECS assume the task roles only for tasks of this account (aws:SourceAccount, and aws:SourceArn for the task role)', () => {
@@ -128,15 +94,14 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     ]);
   });
 
-  it("gives the task role ECS Exec's decryption on the stack's key only", () => {
-    const [keyId] = Object.keys(template.findResources('AWS::KMS::Key'));
+  it("gives the task role ECS Exec's decryption on the environment's key only", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('TaskRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-            Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+            Resource: { 'Fn::ImportValue': Match.stringLikeRegexp('LogKey') },
           }),
         ]),
       },
@@ -220,7 +185,7 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     });
   });
 
-  it("creates its roles in code: no AWS-managed policy, no hard-coded role ARN but the deployer's, every role under the environment's boundary", () => {
+  it("creates its roles in code: no AWS-managed policy, no hard-coded role ARN, every role under the environment's boundary", () => {
     const boundary = `arn:${partitionOf(env.region)}:iam::${env.account}:policy/${resourceNames(env).permissionsBoundary}`;
     const roles = resourcesOfType(template, 'AWS::IAM::Role');
     expect(roles).toHaveLength(2);
@@ -235,18 +200,13 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
     expect(taskDefinition!.Properties.ExecutionRoleArn).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/ExecutionRole/), 'Arn'],
     });
-    // The boundary (on each role) and the deploying execution role (in the key policy) are the
-    // only IAM ARNs written out.
-    const deployer = bootstrapNames({
-      ...env,
-      qualifier: env.bootstrapQualifier,
-      partition: partitionOf(env.region),
-    }).roleArn('cfn-exec');
+    // The boundary (on each role) is the only IAM ARN written out (the key policy naming the
+    // deployer is in the network stack).
     expect(
       allStrings(template.toJSON())
         .filter((value) => /arn:aws[a-z-]*:iam::(aws|\d{12}):(role|policy)\//.test(value))
         .sort(),
-    ).toEqual([...roles.map(() => boundary), deployer].sort());
+    ).toEqual(roles.map(() => boundary));
   });
 
   it('keeps every log group for the configured retention', () => {

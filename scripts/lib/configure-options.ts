@@ -25,6 +25,7 @@ export interface ConfigureOptions {
   readonly environments?: readonly string[];
   readonly cidrs?: readonly string[];
   readonly existingOidcProviders?: readonly string[];
+  readonly codeOwners?: readonly string[];
 }
 
 /** Candidate ranges for new environments: 10.10.0.0/22, 10.20.0.0/22, ... 10.250.0.0/22. */
@@ -54,6 +55,8 @@ export function applyOptions(current: ProjectFile, options: ConfigureOptions): P
         }),
     mainBranch: options.mainBranch ?? previous.mainBranch ?? 'main',
     ...existingProviders(options.existingOidcProviders ?? previous.existingOidcProviderAccounts),
+    // Code owners named for another owner make no sense for the new one: back to the default.
+    ...codeOwners(options.codeOwners ?? (repositoryChanged ? undefined : previous.codeOwners)),
   };
 
   const cidrs = new Map(
@@ -179,4 +182,8 @@ export function summary(project: ProjectConfig): string {
         `  ${index + 1}. ${env.name.padEnd(15)} ${env.account} ${env.region.padEnd(15)} ${env.vpcCidr.padEnd(15)} bootstrap qualifier ${env.bootstrapQualifier}`,
     ),
   ].join('\n');
+}
+
+function codeOwners(owners: readonly string[] | undefined): Pick<ProjectFile['github'], 'codeOwners'> {
+  return owners && owners.length > 0 ? { codeOwners: [...owners] } : {};
 }

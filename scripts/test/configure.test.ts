@@ -90,6 +90,7 @@ describe('npm run configure, as a command', () => {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
   const file = () => readFileSync(join(copy.dir, 'gitops.config.json'), 'utf8');
+  const codeOwners = () => readFileSync(join(copy.dir, '.github/CODEOWNERS'), 'utf8');
 
   it('writes a valid, formatted file, and refuses an invalid one without touching the file', () => {
     const written = configure(
@@ -105,15 +106,31 @@ describe('npm run configure, as a command', () => {
       'prod=210987654321',
     );
     expect([written.status, written.stderr]).toEqual([0, '']);
-    expect(written.stdout).toContain('Wrote gitops.config.json.');
+    expect(written.stdout).toContain('Wrote gitops.config.json and .github/CODEOWNERS.');
     const content = file();
     expect(JSON.parse(content)).toMatchObject({ github: { owner: 'acme', repo: 'live' } });
+    // A new owner: the old owner's code owners go, the new owner is the default.
+    expect(JSON.parse(content).github.codeOwners).toBeUndefined();
+    expect(codeOwners()).toMatch(/^\/infra\/ +@acme$/m);
     expect(content.endsWith('\n')).toBe(true);
 
     const refused = configure('--environment', 'a=210987654321', '--environment', 'a-b=210987654321');
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("a-b.name: expected a name that does not start with another environment's name");
     expect(file()).toBe(content);
+  });
+
+  it('writes the code owners it is given to .github/CODEOWNERS, and refuses a malformed one', () => {
+    const written = configure('--code-owner', '@acme/platform', '--code-owner', '@alice');
+    expect([written.status, written.stderr]).toEqual([0, '']);
+    expect(JSON.parse(file()).github.codeOwners).toEqual(['@acme/platform', '@alice']);
+    for (const path of ['/.github/', '/actions/', '/infra/', '/gitops.config.json'])
+      expect(codeOwners()).toMatch(new RegExp(`^${path.replace(/\./g, '\\.')} +@acme/platform @alice$`, 'm'));
+    const before = codeOwners();
+    const refused = configure('--code-owner', 'acme/platform');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('github.codeOwners: expected a @user or @org/team name, found "acme/platform"');
+    expect(codeOwners()).toBe(before);
   });
 
   it('changes nothing with --dry-run', () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENVIRONMENTS } from '../../infra/lib/project.js';
@@ -91,8 +91,11 @@ export async function startMoto(
     },
   });
   let stderr = '';
+  // MOTO_LOG=<file>: keep moto's whole log (requests and Python tracebacks) for debugging.
+  const log = process.env.MOTO_LOG ? createWriteStream(process.env.MOTO_LOG, { flags: 'a' }) : undefined;
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    log?.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // The CDK CLI caches the account of each access key in $CDK_HOME forever: a home of its own per

@@ -28,11 +28,14 @@ const CASCADE = /cancelled|Resource creation cancelled|Resource update cancelled
 /**
  * The toolkit's IoHost for a runner step: messages become log lines, deploy activity becomes one
  * progress line per CloudFormation event, failed resources are remembered for the error message,
- * and the deploy confirmation (CDK_TOOLKIT_I5060) is answered yes: the approval for a deploy is
- * the pull request review and the GitHub Environment's protection rules, not a prompt.
+ * and the deploy confirmation of security-sensitive changes (CDK_TOOLKIT_I5060) is answered by
+ * the review gate, not by a prompt: yes only once the gate allowed this deploy (`approve`), no
+ * otherwise, so no path deploys an IAM or security-group change that the gate did not pass.
  */
 export class ActionIoHost implements IIoHost {
   readonly failures: ResourceFailure[] = [];
+  /** Why this deploy's security changes are approved (the gate's reason), once they are. */
+  private approval: string | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -57,11 +60,18 @@ export class ActionIoHost implements IIoHost {
     }
   }
 
+  /** Approves the security-sensitive changes of the deploy that follows, for the reason given. */
+  approve(reason: string): void {
+    this.approval = reason;
+  }
+
   async requestResponse<T>(msg: IoRequest<unknown, T>): Promise<T> {
     if (msg.code === 'CDK_TOOLKIT_I5060') {
-      this.logger.info(
-        'Deploying security-sensitive changes: approved by the pull request review and the environment.',
-      );
+      if (this.approval === undefined) {
+        this.logger.warning('Security-sensitive changes refused: the review gate did not approve this deploy.');
+        return false as T;
+      }
+      this.logger.info(`Deploying security-sensitive changes: ${this.approval}`);
       return true as T;
     }
     await this.notify(msg);

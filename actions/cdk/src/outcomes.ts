@@ -341,6 +341,10 @@ export async function runDeploy(inputs: Inputs, context: RunContext, deps: Deplo
       );
       if (!decision.allowed) throw new ReviewRefusedError(refusal(decision), decision.fingerprint);
       for (const reason of decision.reasons) deps.logger.info(`Review gate: ${reason}`);
+      deps.io.approve(`approved by the review gate (${decision.reasons.join(' ')})`);
+    } else {
+      // review-gate: off, only for a deploy outside GitHub: whoever runs it approves by running it.
+      deps.io.approve('the review gate is off (a deploy outside GitHub, by whoever ran it).');
     }
     deps.logger.info(`Deploying ${stacks.map((stack) => stack.stackName).join(', ')} (${inputs.deploymentMethod}).`);
     const outputs = await deployStacks(assembly, stacks, inputs.deploymentMethod, deps);

@@ -295,7 +295,7 @@ describe('actions/cdk against moto and a local GitHub API', () => {
     expect(ourComments()).toHaveLength(1);
     expect(comment!.body).toContain('cdk-nag refused `fedcba9`: synthesis stopped, so there is no diff yet.');
     expect(comment!.body).toContain('AwsSolutions-IAM5[Action::s3:*]');
-    expect(comment!.body).toContain(`${SERVICE}/Nginx/TaskDefinition/TaskRole/DefaultPolicy/Resource`);
+    expect(comment!.body).toContain(`${SERVICE}/Nginx/TaskDefinitionTaskRole/DefaultPolicy/Resource`);
   });
 });
 

@@ -103,8 +103,11 @@ describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () 
   it('finds no drift right after the deploy, and opens no issue', async () => {
     const run = await drift(base);
     expect([run.exitCode, run.errors]).toEqual([0, []]);
-    expect(run.outputs.drifted).toBe('false');
-    expect(run.summary).toContain('No drift: what runs in the account matches main.');
+    // With the summary, so a failure shows what was found.
+    expect([run.outputs.drifted, run.summary]).toEqual([
+      'false',
+      expect.stringContaining('No drift: what runs in the account matches main.'),
+    ]);
     expect(openIssues()).toEqual([]);
   });
 

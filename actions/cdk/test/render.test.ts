@@ -146,8 +146,8 @@ describe('diff comment rendering (golden files)', () => {
     expect(r.cost.delta).toBeCloseTo(40.88, 2);
     const body = fitReport(r);
     expect(body).not.toContain('[!CAUTION]');
-    // The security section is there even when there is nothing in it, so "none" reads as checked.
-    expect(body).toContain(`### Security\n\n${NO_SECURITY_CHANGE}`);
+    // Each new endpoint comes with its endpoint policy: an IAM change a reviewer sees.
+    expect(body).toContain(`### Security\n\n#### IAM changes in \`${NETWORK}\``);
     expectGolden('additions', body);
   });
 

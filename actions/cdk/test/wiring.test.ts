@@ -46,7 +46,7 @@ describe('inputs', () => {
       parseInputs(read({ command: 'synth', environment: ENV, stacks: `${NETWORK}, ${ENV}-*\n${SERVICE}` })).stacks,
     ).toEqual([NETWORK, `${ENV}-*`, SERVICE]);
     expect(() => parseInputs(read({ command: 'destroy', environment: ENV }))).toThrow(
-      "Input 'command' must be one of synth, diff, deploy, got 'destroy'.",
+      "Input 'command' must be one of synth, diff, comment, deploy, drift, got 'destroy'.",
     );
     expect(() => parseInputs(read({ command: 'diff', environment: 'Dev Env' }))).toThrow(/Input 'environment'/);
     expect(() => parseInputs(read({ command: 'diff', environment: ENV, stacks: `${ENV};rm` }))).toThrow(
@@ -129,11 +129,19 @@ describe('ActionIoHost', () => {
     );
   });
 
-  it('approves the deploy confirmation and answers other requests with their default', async () => {
-    const io = new ActionIoHost(new RecordingLogger());
+  it('approves security-sensitive changes only after the review gate did, and answers other requests with their default', async () => {
+    const logger = new RecordingLogger();
+    const io = new ActionIoHost(logger);
     const base = { time: new Date(), level: 'info' as const, action: 'deploy' as const, message: 'q', data: {} };
-    await expect(io.requestResponse({ ...base, code: 'CDK_TOOLKIT_I5060', defaultResponse: false })).resolves.toBe(
-      true,
+    const confirm = () => io.requestResponse({ ...base, code: 'CDK_TOOLKIT_I5060', defaultResponse: true });
+    await expect(confirm()).resolves.toBe(false);
+    expect(logger.messages('warning')).toEqual([
+      'Security-sensitive changes refused: the review gate did not approve this deploy.',
+    ]);
+    io.approve('approved by the review gate (reviewed on #42).');
+    await expect(confirm()).resolves.toBe(true);
+    expect(logger.messages('info')).toContain(
+      'Deploying security-sensitive changes: approved by the review gate (reviewed on #42).',
     );
     await expect(io.requestResponse({ ...base, code: 'CDK_TOOLKIT_I5061', defaultResponse: 'no' })).resolves.toBe('no');
   });

@@ -16,6 +16,7 @@
 import {
   DescribeStacksCommand,
   GetTemplateCommand,
+  ListExportsCommand,
   ListStackResourcesCommand,
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
@@ -26,8 +27,15 @@ import {
   ListAttachedRolePoliciesCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
+import { GetKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { parse as parseYaml } from 'yaml';
-import { describeFindings, templatePermissionFindings, type Deployer } from './deploy-permissions.js';
+import type { PolicyDocument } from './evaluator.js';
+import {
+  describeFindings,
+  templatePermissionFindings,
+  type Deployer,
+  type StackExports,
+} from './deploy-permissions.js';
 import { TemplateResolver, type Template } from './intrinsics.js';
 import type { Principals } from './principals.js';
 
@@ -41,6 +49,8 @@ export interface StackRequest {
   readonly tags: Readonly<Record<string, string>>;
   readonly deployer: Deployer;
   readonly isUpdate: boolean;
+  /** The region's exports and the policies of the existing keys among them (see `regionExports`). */
+  readonly exports?: StackExports;
 }
 
 /** Why CloudFormation would fail the stack, or undefined when it would not. */
@@ -62,10 +72,33 @@ export async function stackRefusal(request: StackRequest, principals: Principals
     deployer: request.deployer,
     tags: request.tags,
     parameters: request.parameters,
+    ...request.exports,
     handlers: request.isUpdate ? ['create', 'update', 'delete'] : ['create'],
   });
   if (findings.length === 0) return undefined;
   return `${findings.length} resource operation(s) would fail (${request.isUpdate ? 'UPDATE' : 'CREATE'}_FAILED), not authorized:\n${describeFindings(findings)}`;
+}
+
+/**
+ * The exports of the region's stacks (for `Fn::ImportValue`), and the key policy of each KMS key
+ * among them: KMS evaluates it with the deployer's identity policies.
+ */
+export async function regionExports(cloudformation: CloudFormationClient, kms: KMSClient): Promise<StackExports> {
+  const exports: StackExports = { imports: {}, keyPolicies: {} };
+  let NextToken: string | undefined;
+  do {
+    const page = await cloudformation.send(new ListExportsCommand({ NextToken }));
+    for (const { Name, Value } of page.Exports ?? []) if (Name && Value) exports.imports[Name] = Value;
+    NextToken = page.NextToken;
+  } while (NextToken);
+  for (const arn of Object.values(exports.imports)) {
+    if (!/^arn:[^:]+:kms:[^:]+:\d{12}:key\//.test(arn)) continue;
+    const { Policy } = await kms.send(new GetKeyPolicyCommand({ KeyId: arn, PolicyName: 'default' }));
+    // moto returns the policy of a key CloudFormation created as the object it was given, AWS as a string.
+    const document = (typeof Policy === 'string' ? JSON.parse(Policy) : Policy) as PolicyDocument | undefined;
+    if (document) exports.keyPolicies[arn] = { ...document, name: `the key policy of ${arn}` };
+  }
+  return exports;
 }
 
 /** Customer managed policies a role of the template attaches or is bounded by, that exist nowhere. */

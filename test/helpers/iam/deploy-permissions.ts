@@ -64,6 +64,10 @@ export interface TemplateCheck {
   /** Stack tags (CloudFormation passes them to every resource it creates). */
   readonly tags?: Readonly<Record<string, string>>;
   readonly parameters?: Readonly<Record<string, string>>;
+  /** What other stacks export, for the template's `Fn::ImportValue` (see `stackExports`). */
+  readonly imports?: Readonly<Record<string, string>>;
+  /** The key policies of existing KMS keys the template names (by key ARN), which KMS evaluates too. */
+  readonly keyPolicies?: Readonly<Record<string, PolicyDocument>>;
   /** @default create, update and delete */
   readonly handlers?: readonly HandlerName[];
 }
@@ -113,6 +117,7 @@ export function templatePermissionFindings(template: Template, check: TemplateCh
     partition: check.partition,
     stackName: check.stackName,
     parameters: check.parameters,
+    imports: check.imports,
   });
   const where = { account: check.account, region: check.region, partition: check.partition };
   const model = new TemplateModel(template, resolver, check.stackName, where);
@@ -125,7 +130,9 @@ export function templatePermissionFindings(template: Template, check: TemplateCh
       for (const action of handlerPermissions(resource.Type, handler)) {
         if (exemptionFor(resource.Type, action, properties)) continue;
         for (const request of model.requests(logicalId, resource, properties, action, handler, check.tags ?? {})) {
-          const keyPolicy = model.keyPolicyFor(action, request.resource, logicalId);
+          const keyPolicy =
+            model.keyPolicyFor(action, request.resource, logicalId) ??
+            (action.toLowerCase().startsWith('kms:') ? check.keyPolicies?.[request.resource] : undefined);
           const { decision, reason } = authorize({
             identityPolicies: check.deployer.identityPolicies,
             permissionsBoundary: check.deployer.permissionsBoundary,
@@ -152,6 +159,48 @@ export function templatePermissionFindings(template: Template, check: TemplateCh
     }
   }
   return findings;
+}
+
+/** What other stacks export, as a template that imports from them sees it once they are deployed. */
+export interface StackExports {
+  readonly imports: Record<string, string>;
+  readonly keyPolicies: Record<string, PolicyDocument>;
+}
+
+/**
+ * The exports of synthesized stacks, before any deploy: a KMS key's ARN (with a made-up key id,
+ * stable per stack and logical id) and the policy the key is created with; any other export stays
+ * unknown (`Fn::ImportValue` unresolved), as it would be to a reader of the template.
+ */
+export function stackExports(
+  stacks: ReadonlyArray<{ readonly stackName: string; readonly template: Template }>,
+  where: { readonly account: string; readonly region: string; readonly partition?: string },
+): StackExports {
+  const partition = where.partition ?? 'aws';
+  const exports: StackExports = { imports: {}, keyPolicies: {} };
+  for (const { stackName, template } of stacks) {
+    const resolver = new TemplateResolver(template, { ...where, stackName });
+    for (const output of Object.values(template.Outputs ?? {}) as Array<{
+      Value?: unknown;
+      Export?: { Name?: unknown };
+    }>) {
+      const name = resolver.resolve(output.Export?.Name);
+      const getAtt = (output.Value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+      const key = getAtt && getAtt[1] === 'Arn' ? template.Resources?.[getAtt[0]] : undefined;
+      if (typeof name !== 'string' || key?.Type !== 'AWS::KMS::Key') continue;
+      const digest = createHash('sha256').update(`${stackName}/${getAtt![0]}`).digest('hex');
+      const keyId = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`;
+      const arn = `arn:${partition}:kms:${where.region}:${where.account}:key/${keyId}`;
+      exports.imports[name] = arn;
+      const policy = resolver.resolve(key.Properties?.KeyPolicy);
+      if (policy && typeof policy === 'object')
+        exports.keyPolicies[arn] = {
+          ...(policy as PolicyDocument),
+          name: `the key policy of ${stackName}/${getAtt![0]}`,
+        };
+    }
+  }
+  return exports;
 }
 
 /** One line per finding, for a test failure or a refused deploy. */
@@ -565,6 +614,15 @@ class TemplateModel {
           related.set(`ec2:${type}`, [...(related.get(`ec2:${type}`) ?? []), { arn }]);
           continue;
         }
+        const imported = isImport(item) ? this.resolver.resolve(item) : undefined;
+        const importedArn =
+          typeof imported === 'string' ? /^arn:[^:]+:([^:]+):[^:]*:[^:]*:([^/:]+)[/:]/.exec(imported) : null;
+        if (importedArn) {
+          // Another stack's resource, by the ARN it exports: its tags are unknown here, so none are assumed.
+          const key = `${importedArn[1]}:${importedArn[2]}`;
+          related.set(key, [...(related.get(key) ?? []), { arn: imported as string }]);
+          continue;
+        }
         const target = this.referencedResource(item);
         if (!target) continue;
         for (const [key, arns] of this.arns(target.logicalId, target.resource, target.properties))
@@ -632,6 +690,10 @@ class TemplateModel {
   private generatedName(logicalId: string): string {
     return `${this.stackName}-${logicalId}-${hex(logicalId, 12).toUpperCase()}`;
   }
+}
+
+function isImport(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'Fn::ImportValue' in value;
 }
 
 function pathOf(properties: Record<string, unknown>): string {

@@ -5,7 +5,14 @@
  * IN_SYNC, MODIFIED (with the property differences: expected and actual values, ADD/REMOVE/
  * NOT_EQUAL) or DELETED; resource types it cannot read are NOT_CHECKED, as AWS reports for types
  * that do not support drift detection. The properties compared are the ones the project's
- * out-of-band changes touch: log group retention, security group rules, the service's desired count.
+ * out-of-band changes touch: log group retention, security group ingress rules, the service's
+ * desired count.
+ *
+ * Where moto's own CloudFormation does not create what the template says, the emulator cannot
+ * know the deployed state and does not compare it (comparing would report drift right after a
+ * deploy): moto 5 creates a security group's template ingress rules without their descriptions
+ * and ignores its template egress rules (the group keeps the default allow-all egress). So ingress
+ * rules are compared without descriptions, and egress rules not at all.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -147,18 +154,12 @@ async function actualState(
         (permissions ?? []).flatMap((p) =>
           (p.IpRanges ?? []).map((range) => ({
             CidrIp: range.CidrIp,
-            ...(range.Description ? { Description: range.Description } : {}),
             FromPort: p.FromPort,
             IpProtocol: p.IpProtocol,
             ToPort: p.ToPort,
           })),
         );
-      return {
-        properties: {
-          SecurityGroupIngress: rules(group.IpPermissions),
-          SecurityGroupEgress: rules(group.IpPermissionsEgress),
-        },
-      };
+      return { properties: { SecurityGroupIngress: rules(group.IpPermissions) } };
     }
     case 'AWS::ECS::Service': {
       const cluster = typeof expected.Cluster === 'string' ? expected.Cluster : undefined;
@@ -222,11 +223,10 @@ function compare(expected: Record<string, unknown>, actual: Record<string, unkno
 /** Values as CloudFormation compares them: numbers as numbers, rules in a stable order and form. */
 function normalise(key: string, value: unknown): unknown {
   if (value === undefined || value === null) return value;
-  if (key === 'SecurityGroupIngress' || key === 'SecurityGroupEgress') {
+  if (key === 'SecurityGroupIngress') {
     return ((value as Record<string, unknown>[]) ?? [])
       .map((rule) => ({
         CidrIp: rule.CidrIp,
-        ...(rule.Description ? { Description: rule.Description } : {}),
         FromPort: rule.FromPort === undefined ? undefined : Number(rule.FromPort),
         IpProtocol: String(rule.IpProtocol),
         ToPort: rule.ToPort === undefined ? undefined : Number(rule.ToPort),

@@ -26,6 +26,7 @@ import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudf
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { IAMClient, ListOpenIDConnectProvidersCommand, GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -34,7 +35,12 @@ import { GITHUB_OIDC_HOST } from '../../../infra/lib/names.js';
 import { motoClientConfig, type LocalAws } from '../moto.js';
 import type { OidcIssuer } from '../oidc-issuer.js';
 import { parseAwsCall, queryStructList, type AwsCall } from './aws-call.js';
-import { attachStackManagedPolicies, provisionOidcProviders, stackRefusal } from './cloudformation-rules.js';
+import {
+  attachStackManagedPolicies,
+  provisionOidcProviders,
+  regionExports,
+  stackRefusal,
+} from './cloudformation-rules.js';
 import { templatePermissionFindings } from './deploy-permissions.js';
 import {
   detectStackDrift,
@@ -159,7 +165,6 @@ export class IamGate {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
-      const started = performance.now();
       void readBody(req)
         .then((body) => this.handle(req, body))
         .then(({ status, body, headers }) => {
@@ -323,6 +328,10 @@ export class IamGate {
         tags,
         deployer,
         isUpdate: call.operation === 'UpdateStack' || call.params.ChangeSetType === 'UPDATE',
+        exports: await regionExports(
+          new CloudFormationClient({ ...motoClientConfig(this.options.aws), region: call.region }),
+          new KMSClient({ ...motoClientConfig(this.options.aws), region: call.region }),
+        ),
       },
       this.principals,
     );

@@ -23,6 +23,8 @@ export interface ResolveContext {
   readonly parameters?: Readonly<Record<string, string>>;
   /** Values for `Ref`/`Fn::GetAtt` of resources, when the caller knows them (e.g. a created ARN). */
   readonly resourceValues?: Readonly<Record<string, string>>;
+  /** Values other stacks export, by export name, for `Fn::ImportValue` (unknown ones stay unresolved). */
+  readonly imports?: Readonly<Record<string, string>>;
 }
 
 export interface Template {
@@ -177,8 +179,11 @@ export class TemplateResolver {
       }
       case 'Fn::GetAZs':
         return [new Unresolved('AZ 1'), new Unresolved('AZ 2'), new Unresolved('AZ 3')];
-      case 'Fn::ImportValue':
-        return new Unresolved(`Fn::ImportValue ${String(this.resolve(argument))}`);
+      case 'Fn::ImportValue': {
+        const name = this.resolve(argument);
+        const known = typeof name === 'string' ? this.context.imports?.[name] : undefined;
+        return known ?? new Unresolved(`Fn::ImportValue ${String(name)}`);
+      }
       case 'Fn::Base64':
       case 'Fn::Cidr':
       case 'Fn::FindInMap':
