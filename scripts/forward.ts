@@ -143,7 +143,7 @@ const logger = consoleLogger('FORWARD_DEBUG');
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  const { names, region, clientConfig } = await cliEnvironment({
+  const { config, names, region, clientConfig } = await cliEnvironment({
     ...args,
     needs: 'You need the developer port-forwarding policy (docs/forwarding.md).',
   });
@@ -169,6 +169,7 @@ async function main(): Promise<number> {
       cluster: names.cluster,
       service: names.service,
       container: names.container,
+      environment: config.name,
     });
     current = await startForwarding({
       engine: args.engine,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { gitHubRoleArn } from '../infra/lib/names.js';
+import { gitHubRoleArn, ROLE_WORKFLOWS } from '../infra/lib/names.js';
 import { ENVIRONMENTS } from '../infra/lib/project.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -98,7 +98,7 @@ describe('workflows', () => {
     }
   });
 
-  it.each(['ci.yml', 'pr.yml', 'deploy.yml', 'smoke-test.yml'])(
+  it.each(['ci.yml', 'pr.yml', 'deploy.yml', 'smoke-test.yml', 'sleep.yml', 'drift.yml'])(
     '%s: reads the environments from the configuration in a job that only reads the repository',
     (file) => {
       const workflow = load(file);
@@ -206,6 +206,46 @@ describe('workflows', () => {
     expect(steps.find((s) => s.uses === './actions/ssm-smoke-test')?.with?.outputs).toBe(
       '${{ steps.deploy.outputs.outputs }}',
     );
+  });
+
+  it('assumes the deploy and operator roles only from the workflows their trust names (ROLE_WORKFLOWS)', () => {
+    for (const kind of ['deployRole', 'operatorRole'] as const) {
+      const assuming = files.filter((file) => readFileSync(join(WORKFLOWS, file), 'utf8').includes(`.${kind} }}`));
+      expect([kind, assuming.sort()]).toEqual([kind, [...ROLE_WORKFLOWS[kind]].sort()]);
+    }
+  });
+
+  it('sleep.yml: hourly for the scheduled environments, or one by hand; Awake flipped as the deploy role, in the deploy group; smoke test after a wake', () => {
+    const workflow = load('sleep.yml') as Workflow & {
+      on: { schedule: Array<{ cron: string }>; workflow_dispatch: { inputs: Record<string, { options?: string[] }> } };
+    };
+    expect(workflow.on.schedule).toEqual([{ cron: expect.stringMatching(/^\d+ \* \* \* \*$/) }]);
+    expect(workflow.on.workflow_dispatch.inputs.action?.options).toEqual(['wake', 'sleep']);
+    const list = (workflow.jobs.environments!.steps ?? []).find((s) => /npm run environments/.test(s.run ?? ''));
+    expect(list?.run).toContain('--scheduled');
+    const job = workflow.jobs.power! as Job & { strategy?: unknown };
+    expect(job.environment).toBe('${{ matrix.environment.name }}');
+    expect(job.concurrency).toEqual({ group: 'deploy-${{ matrix.environment.name }}', 'cancel-in-progress': false });
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string>; if?: string }>;
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with).toMatchObject({
+      command: "${{ inputs.action || 'schedule' }}",
+      schedule: '${{ toJSON(matrix.environment.schedule) }}',
+    });
+    const smoke = steps.find((s) => s.uses === './actions/ssm-smoke-test');
+    expect(smoke?.if).toBe("steps.power.outputs.state == 'awake' && steps.power.outputs.changed == 'true'");
+  });
+
+  it('drift.yml: daily and on dispatch, every environment as its operator role, with issues write only', () => {
+    const workflow = load('drift.yml') as Workflow & { on: { schedule: Array<{ cron: string }> } };
+    expect(Object.keys(workflow.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+    const job = workflow.jobs.drift!;
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write', issues: 'write' });
+    const steps = job.steps as Array<Step & { with?: Record<string, string> }>;
+    expect(steps.find((s) => s.uses === './actions/aws-credentials')?.with?.['role-to-assume']).toBe(
+      '${{ matrix.environment.operatorRole }}',
+    );
+    expect(steps.find((s) => s.uses === './actions/cdk')?.with).toMatchObject({ command: 'drift' });
   });
 
   it('smoke-test.yml: on dispatch only, an environment checked against the configuration, the operator role', () => {

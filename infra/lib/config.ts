@@ -16,6 +16,7 @@ import {
   ENVIRONMENT_NAME_RULE,
   REGION_PATTERN,
 } from './names.js';
+import { scheduleProblems, type Schedule } from './schedule.js';
 
 /** The configuration file, relative to the repository root. */
 export const CONFIG_FILE = 'gitops.config.json';
@@ -132,6 +133,14 @@ export interface EnvironmentConfig {
    * these subnets reaches only the endpoints and S3), with a synth warning
    */
   readonly s3PrefixListId?: string;
+  /**
+   * When the environment is awake (days, a daily window, a time zone; infra/lib/schedule.ts).
+   * Outside it the environment may sleep: its interface endpoints deleted and its service at 0
+   * tasks (the `Awake` parameter of its network and service stacks), and the cost estimate counts
+   * those lines for the awake hours only.
+   * @default - always awake
+   */
+  readonly schedule?: Schedule;
 }
 
 /** The whole project: one repository, environments in promotion order. */
@@ -178,6 +187,7 @@ export interface EnvironmentEntry {
   readonly bootstrapQualifier?: string;
   readonly remoteHostForwarding?: boolean;
   readonly s3PrefixListId?: string;
+  readonly schedule?: Schedule;
 }
 
 /** The defaults every environment starts from. */
@@ -228,6 +238,7 @@ export function environmentFromEntry(entry: EnvironmentEntry, github: ProjectFil
     bootstrapQualifier: entry.bootstrapQualifier ?? defaultBootstrapQualifier(entry.name),
     remoteHostForwarding: entry.remoteHostForwarding ?? DEFAULTS.remoteHostForwarding,
     ...(entry.s3PrefixListId !== undefined ? { s3PrefixListId: entry.s3PrefixListId } : {}),
+    ...(entry.schedule !== undefined ? { schedule: entry.schedule } : {}),
   };
 }
 
@@ -385,6 +396,7 @@ function shapeProblems(raw: unknown): string[] {
       'bootstrapQualifier',
       'remoteHostForwarding',
       's3PrefixListId',
+      'schedule',
     ]);
     for (const key of ['name', 'account', 'region', 'vpcCidr'])
       if (typeof entry[key] !== 'string')
@@ -396,6 +408,13 @@ function shapeProblems(raw: unknown): string[] {
     }
     if (entry.image !== undefined && !isObject(entry.image))
       problems.push(`${where}.image: expected an object, found ${JSON.stringify(entry.image)}`);
+    if (entry.schedule !== undefined) {
+      if (!isObject(entry.schedule))
+        problems.push(
+          `${where}.schedule: expected an object with days, start, end and timeZone, found ${JSON.stringify(entry.schedule)}`,
+        );
+      else unknownKeys(`${where}.schedule`, entry.schedule, ['days', 'start', 'end', 'timeZone']);
+    }
   });
   return problems;
 }
@@ -567,6 +586,13 @@ export function validateEnvironment(config: EnvironmentConfig): string[] {
       `the id of the prefix list com.amazonaws.${config.region}.s3 (pl- and 8 or 17 hex digits)`,
       config.s3PrefixListId,
     );
+  if (config.schedule !== undefined) {
+    for (const { field, expected, found } of scheduleProblems(config.schedule)) {
+      problems.push(
+        `${at(field ? `schedule.${field}` : 'schedule')}: expected ${expected}, found ${JSON.stringify(found)}`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -7,6 +7,7 @@ import { GitHubOidcRole } from './constructs/github-oidc-role.js';
 import {
   cloudFormationExecutionStatements,
   executionBoundaryStatements,
+  driftDetectionStatements,
   operatorDiagnosticStatements,
   permissionsBoundaryStatements,
   portForwardingStatements,
@@ -184,6 +185,7 @@ export class FoundationStack extends Stack {
       statements: [
         ...portForwardingStatements(policyScope),
         ...operatorDiagnosticStatements(policyScope, names.operatorRole),
+        ...driftDetectionStatements(policyScope),
       ],
     });
     this.operatorRole = operator.role;

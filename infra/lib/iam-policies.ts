@@ -89,6 +89,72 @@ export function portForwardingStatements(scope: PolicyScope): iam.PolicyStatemen
  * security groups, whether the caller may start a session, the exec log group). Nothing here
  * changes anything.
  */
+/**
+ * Drift detection of the environment's workload stacks (drift.yml, as the operator role): the
+ * CloudFormation calls, and the read access to each resource the stacks hold, which drift
+ * detection needs from its caller (AWS CloudFormation User Guide, "Detect drift on an entire
+ * CloudFormation stack", considerations: read access to each resource; checked 2026-12-01).
+ * Nothing here changes anything.
+ */
+export function driftDetectionStatements(scope: PolicyScope): iam.PolicyStatement[] {
+  const stacks = scope.workloadStackNames.map((stack) => arn(scope, 'cloudformation', `stack/${stack}/*`));
+  return [
+    new iam.PolicyStatement({
+      sid: 'DetectDriftOfTheWorkloadStacks',
+      actions: [
+        'cloudformation:DetectStackDrift',
+        'cloudformation:DetectStackResourceDrift',
+        'cloudformation:DescribeStackResourceDrifts',
+        'cloudformation:DescribeStacks',
+        'cloudformation:GetTemplate',
+        'cloudformation:ListStackResources',
+      ],
+      resources: stacks,
+    }),
+    new iam.PolicyStatement({
+      sid: 'FollowDriftDetection',
+      actions: ['cloudformation:DescribeStackDriftDetectionStatus'],
+      resources: ['*'], // no resource type: it takes the detection id
+    }),
+    new iam.PolicyStatement({
+      sid: 'DriftReadsTheResources',
+      actions: [
+        'ec2:DescribeVpcs',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeRouteTables',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeSecurityGroupRules',
+        'ec2:DescribeVpcEndpoints',
+        'ec2:DescribeFlowLogs',
+        'logs:DescribeLogGroups',
+        'ecs:DescribeClusters',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'ecr:DescribePullThroughCacheRules',
+      ],
+      resources: ['*'], // Describe* and these reads have no resource-level scope
+      conditions: { StringEquals: { 'aws:RequestedRegion': scope.region } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DriftReadsTheRolesAndKey',
+      actions: [
+        'iam:GetRole',
+        'iam:GetRolePolicy',
+        'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies',
+        'kms:DescribeKey',
+        'kms:GetKeyPolicy',
+        'kms:GetKeyRotationStatus',
+        'kms:ListResourceTags',
+      ],
+      resources: [
+        ...scope.workloadStackNames.map((stack) => `arn:${scope.partition}:iam::${scope.account}:role/${stack}-*`),
+        `arn:${scope.partition}:kms:${scope.region}:${scope.account}:key/*`,
+      ],
+    }),
+  ];
+}
+
 export function operatorDiagnosticStatements(scope: PolicyScope, operatorRoleName: string): iam.PolicyStatement[] {
   const serviceStack =
     scope.workloadStackNames.find((name) => name.endsWith('-service')) ?? scope.workloadStackNames[0]!;

@@ -43,8 +43,10 @@ export const REMOTE_HOST_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionTo
  * read the same list.
  */
 export const ROLE_WORKFLOWS = {
-  deployRole: ['deploy.yml'],
-  operatorRole: ['deploy.yml', 'smoke-test.yml'],
+  // deploy.yml deploys; sleep.yml flips the stacks' Awake parameter with the deployed template.
+  deployRole: ['deploy.yml', 'sleep.yml'],
+  // Smoke tests (after a deploy, on dispatch, after a wake) and drift detection.
+  operatorRole: ['deploy.yml', 'smoke-test.yml', 'sleep.yml', 'drift.yml'],
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnCondition, CfnOutput, CfnParameter, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -6,6 +6,7 @@ import type { EnvironmentConfig } from './config.js';
 import { PrivateNetwork, retentionDays } from './constructs/private-network.js';
 import { bootstrapNames, resourceNames } from './names.js';
 import { applyPermissionsBoundary } from './permissions-boundary.js';
+import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from './schedule.js';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -31,6 +32,7 @@ export class NetworkStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const names = resourceNames(config);
+    const awake = addAwakeSwitch(this, config.schedule, 'the interface endpoints exist (false deletes them)');
 
     const network = new PrivateNetwork(this, 'Network', {
       cidr: config.vpcCidr,
@@ -39,6 +41,8 @@ export class NetworkStack extends Stack {
       logRetention: retentionDays(config.logRetentionDays),
       deployerRoleArn: deployerRoleArn(this, config),
       logGroupNames: [names.networkStack, names.serviceStack].map((stack) => `${stack}-*`),
+      awake,
+      schedule: config.schedule,
     });
     this.vpc = network.vpc;
     this.logKey = network.logKey;
@@ -59,6 +63,36 @@ export class NetworkStack extends Stack {
       description: 'Security group of the interface endpoints (443 from the VPC CIDR only)',
     });
   }
+}
+
+/** The name of the parameter that puts a workload stack to sleep, the same in both stacks. */
+export const AWAKE_PARAMETER = 'Awake';
+/** The name of the condition the sleeping resources follow: `Awake` is `true`. */
+export const AWAKE_CONDITION = 'IsAwake';
+
+/**
+ * Adds the `Awake` parameter (`true` by default) and the `IsAwake` condition to a workload stack,
+ * and records the schedule, when there is one, in the template's Metadata (`gitops:schedule`).
+ * Every environment has the switch, with a schedule or not: the sleep workflow updates the stack
+ * with its previous template and only this parameter changed, and a deploy keeps the parameter's
+ * current value, so a deploy while asleep leaves the environment asleep. Returns the condition
+ * the stack's sleeping resources follow.
+ */
+export function addAwakeSwitch(stack: Stack, schedule: Schedule | undefined, whenTrue: string): CfnCondition {
+  const parameter = new CfnParameter(stack, AWAKE_PARAMETER, {
+    type: 'String',
+    allowedValues: ['true', 'false'],
+    default: 'true',
+    description:
+      `Whether the environment is awake: when true, ${whenTrue}. ` +
+      'The sleep workflow flips it with the previous template and nothing else (UsePreviousTemplate); ' +
+      'a deploy keeps its current value.',
+  });
+  const condition = new CfnCondition(stack, AWAKE_CONDITION, {
+    expression: Fn.conditionEquals(parameter.valueAsString, 'true'),
+  });
+  if (schedule !== undefined) stack.addMetadata(SCHEDULE_METADATA_KEY, scheduleMetadata(schedule));
+  return condition;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { EnvironmentConfig } from './config.js';
 import { retentionDays, s3PrefixListId } from './constructs/private-network.js';
 import { NginxService } from './constructs/nginx-service.js';
 import { resourceNames } from './names.js';
+import { addAwakeSwitch } from './network-stack.js';
 import { applyPermissionsBoundary } from './permissions-boundary.js';
 
 export interface ServiceStackProps extends StackProps {
@@ -25,6 +26,11 @@ export class ServiceStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const names = resourceNames(config);
+    const awake = addAwakeSwitch(
+      this,
+      config.schedule,
+      `the service runs its configured ${config.task.desiredCount} (false: 0 tasks)`,
+    );
 
     this.nginx = new NginxService(this, 'Nginx', {
       vpc: props.vpc,
@@ -42,6 +48,8 @@ export class ServiceStack extends Stack {
       desiredCount: config.task.desiredCount,
       image: config.image,
       logRetention: retentionDays(config.logRetentionDays),
+      awake,
+      schedule: config.schedule,
     });
     applyPermissionsBoundary(this, names.permissionsBoundary);
 

@@ -15,6 +15,7 @@ import {
 } from '../lib/config.js';
 import { BOOTSTRAP_QUALIFIER_PATTERN, defaultBootstrapQualifier } from '../lib/names.js';
 import { ENVIRONMENTS, PROJECT } from '../lib/project.js';
+import type { Schedule } from '../lib/schedule.js';
 import { environment, FIRST, type ConfigOverrides } from './helpers/app.js';
 
 /** The configuration file as written, deep-copied so a test can break it. */
@@ -49,6 +50,8 @@ const problemLine = (text: string): RegExp => new RegExp(`^  - ${text.replace(/[
 const GITHUB: ProjectFile['github'] = { owner: 'octo-org', repo: 'infra' };
 const ACCOUNT = '444455556666';
 const REGION = 'us-east-2';
+/** A valid schedule, whatever the configured environments hold. */
+const SCHEDULE: Schedule = { days: ['Mon', 'Wed', 'Fri'], start: '09:30', end: '17:00', timeZone: 'Europe/Paris' };
 const entry = (name: string, vpcCidr: string, rest: Partial<EnvironmentEntry> = {}): EnvironmentConfig =>
   environmentFromEntry({ name, account: ACCOUNT, region: REGION, vpcCidr, ...rest }, GITHUB);
 
@@ -202,6 +205,31 @@ describe('validation names the environment and the field, the expectation and wh
       { s3PrefixListId: 'com.amazonaws.eu-west-1.s3' },
       `${at('s3PrefixListId')}: expected the id of the prefix list com.amazonaws.`,
     ],
+    [
+      'a schedule day written out',
+      { schedule: { ...SCHEDULE, days: ['Monday' as never] } },
+      `${at('schedule.days')}: expected a non-empty list of distinct days from Mon, Tue, Wed, Thu, Fri, Sat, Sun, found ["Monday"]`,
+    ],
+    [
+      'a schedule with no day',
+      { schedule: { ...SCHEDULE, days: [] } },
+      `${at('schedule.days')}: expected a non-empty list of distinct days`,
+    ],
+    [
+      'a schedule start that is not HH:MM',
+      { schedule: { ...SCHEDULE, start: '8am' } },
+      `${at('schedule.start')}: expected a 24-hour time HH:MM from 00:00 to 23:59, found "8am"`,
+    ],
+    [
+      'an overnight schedule',
+      { schedule: { ...SCHEDULE, start: '22:00', end: '06:00' } },
+      `${at('schedule.end')}: expected a time later than start 22:00 on the same day (a window cannot cross midnight`,
+    ],
+    [
+      'a schedule in an unknown time zone',
+      { schedule: { ...SCHEDULE, timeZone: 'Asia/Tokio' } },
+      `${at('schedule.timeZone')}: expected an IANA time zone such as Asia/Tokyo or Europe/Paris, found "Asia/Tokio"`,
+    ],
   ];
 
   it.each(cases)('%s', (_name, overrides, message) => {
@@ -236,6 +264,14 @@ describe('validation names the environment and the field, the expectation and wh
   it('accepts a cheap single-AZ environment and X86_64 Spot', () => {
     expect(environment(FIRST.name, { azCount: 1, task: { architecture: 'X86_64', spot: true } }).azCount).toBe(1);
   });
+
+  it('reads the schedule from the file, none (always awake) by default', () => {
+    const entry = { name: 'solo', account: ACCOUNT, region: REGION, vpcCidr: '10.0.0.0/22' };
+    expect('schedule' in environmentFromEntry(entry, GITHUB)).toBe(false);
+    const scheduled = environmentFromEntry({ ...entry, schedule: SCHEDULE }, GITHUB);
+    expect(scheduled.schedule).toEqual(SCHEDULE);
+    expect(validateEnvironment(scheduled)).toEqual([]);
+  });
 });
 
 describe('parseProjectFile rejects a malformed file, naming the field', () => {
@@ -251,6 +287,16 @@ describe('parseProjectFile rejects a malformed file, naming the field', () => {
       'an unknown task key',
       (raw) => (raw.environments[0]!.task = { vcpu: 1 }),
       ['environments[0].task.vcpu: unknown setting'],
+    ],
+    [
+      'a schedule that is a string',
+      (raw) => (raw.environments[0]!.schedule = 'office hours'),
+      ['environments[0].schedule: expected an object with days, start, end and timeZone, found "office hours"'],
+    ],
+    [
+      'an unknown schedule key',
+      (raw) => (raw.environments[0]!.schedule = { ...SCHEDULE, weekends: false }),
+      ['environments[0].schedule.weekends: unknown setting'],
     ],
     ['a missing github', (raw) => setKey(raw, 'github', undefined), ['github: expected an object with owner and repo']],
     ['a missing owner', (raw) => delete raw.github.owner, ['github.owner: expected a string, found undefined']],

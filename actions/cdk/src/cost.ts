@@ -1,9 +1,20 @@
+import {
+  awakeHoursPerMonth,
+  describeSchedule,
+  readScheduleMetadata,
+  SCHEDULE_METADATA_KEY,
+} from '../../../infra/lib/schedule.js';
 import { FREE_TYPES, PRICE_TABLE, USAGE_BASED_TYPES } from './prices.js';
 
 /** A CloudFormation resource as the estimate reads it. */
 export interface CostResource {
   readonly Type?: string;
   readonly Properties?: Record<string, unknown>;
+  /**
+   * Read for `gitops:schedule` (infra/lib/schedule.ts): a resource that sleeps outside its
+   * environment's schedule (an interface endpoint, the ECS service) is priced for the awake hours.
+   */
+  readonly Metadata?: Record<string, unknown>;
 }
 
 /** The fixed monthly cost of one resource. */
@@ -36,18 +47,37 @@ function refTarget(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The value of a property while the stack is awake: `Fn::If [condition, awake, asleep]` is the
+ * sleep switch's (the `Awake` parameter defaults to true, and the estimate prices what runs awake).
+ */
+function awakeValue(value: unknown): unknown {
+  const branches = (value as { 'Fn::If'?: unknown } | undefined)?.['Fn::If'];
+  return Array.isArray(branches) && branches.length === 3 ? awakeValue(branches[1]) : value;
+}
+
+/** The hours a month a resource runs: all of them, or its schedule's awake hours, with the words for the basis. */
+function runningHours(resource: CostResource): { hours: number; text: string } {
+  const schedule = readScheduleMetadata(resource.Metadata?.[SCHEDULE_METADATA_KEY]);
+  if (!schedule) return { hours: PRICE_TABLE.hoursPerMonth, text: `${PRICE_TABLE.hoursPerMonth} h` };
+  const hours = awakeHoursPerMonth(schedule, PRICE_TABLE.hoursPerMonth);
+  return { hours, text: `${round2(hours)} h awake (${describeSchedule(schedule)})` };
+}
+
 function fargateMonthly(
-  service: Record<string, unknown>,
+  service: CostResource,
   taskDefinition: CostResource | undefined,
 ): { monthly: number; basis: string } | undefined {
   const properties = taskDefinition?.Properties;
   const cpu = Number(properties?.Cpu);
   const memory = Number(properties?.Memory);
   if (!Number.isFinite(cpu) || !Number.isFinite(memory)) return undefined;
-  const count = Number(service.DesiredCount ?? 1);
+  const count = Number(awakeValue(service.Properties?.DesiredCount) ?? 1);
+  if (!Number.isFinite(count)) return undefined;
   const platform = properties?.RuntimePlatform as { CpuArchitecture?: string } | undefined;
   const arm = platform?.CpuArchitecture === 'ARM64';
-  const strategies = (service.CapacityProviderStrategy as Array<{ CapacityProvider?: string }> | undefined) ?? [];
+  const strategies =
+    (service.Properties?.CapacityProviderStrategy as Array<{ CapacityProvider?: string }> | undefined) ?? [];
   const spot = strategies.some((strategy) => strategy.CapacityProvider === 'FARGATE_SPOT');
   const vcpu = cpu / 1024;
   const gb = memory / 1024;
@@ -55,9 +85,10 @@ function fargateMonthly(
     vcpu * (arm ? PRICE_TABLE.fargateArmVcpuHour : PRICE_TABLE.fargateX86VcpuHour) +
     gb * (arm ? PRICE_TABLE.fargateArmGbHour : PRICE_TABLE.fargateX86GbHour);
   const factor = spot ? PRICE_TABLE.fargateSpotFactor : 1;
+  const running = runningHours(service);
   return {
-    monthly: count * hourly * factor * PRICE_TABLE.hoursPerMonth,
-    basis: `${count} task × ${vcpu} vCPU/${gb} GB ${arm ? 'ARM64' : 'x86_64'}${spot ? ' Spot' : ''} × ${PRICE_TABLE.hoursPerMonth} h`,
+    monthly: count * hourly * factor * running.hours,
+    basis: `${count} task × ${vcpu} vCPU/${gb} GB ${arm ? 'ARM64' : 'x86_64'}${spot ? ' Spot' : ''} × ${running.text}`,
   };
 }
 
@@ -73,17 +104,17 @@ export function estimateCost(stacks: StackResources): CostEstimate {
       if (type === 'AWS::EC2::VPCEndpoint') {
         if (properties.VpcEndpointType !== 'Interface') continue; // gateway endpoints are free
         const subnets = Array.isArray(properties.SubnetIds) ? properties.SubnetIds.length : 1;
-        const monthly = subnets * PRICE_TABLE.hoursPerMonth * PRICE_TABLE.interfaceEndpointHour;
+        const running = runningHours(resource);
         items.push({
           stack,
           logicalId,
           type,
-          monthly,
-          basis: `${subnets} AZ × ${PRICE_TABLE.hoursPerMonth} h × ${PRICE_TABLE.interfaceEndpointHour}`,
+          monthly: subnets * running.hours * PRICE_TABLE.interfaceEndpointHour,
+          basis: `${subnets} AZ × ${running.text} × ${PRICE_TABLE.interfaceEndpointHour}`,
         });
       } else if (type === 'AWS::ECS::Service') {
         const target = refTarget(properties.TaskDefinition);
-        const fargate = fargateMonthly(properties, target ? resources[target] : undefined);
+        const fargate = fargateMonthly(resource, target ? resources[target] : undefined);
         if (fargate) items.push({ stack, logicalId, type, ...fargate });
         else notPriced.add(type);
       } else if (type === 'AWS::KMS::Key') {

@@ -1,4 +1,5 @@
 import { ENVIRONMENT_NAME_PATTERN, ENVIRONMENT_NAME_RULE } from '../../../infra/lib/names.js';
+import { scheduleProblems, type Schedule } from '../../../infra/lib/schedule.js';
 import { UserInputError } from '../../shared/src/errors.js';
 import { booleanInput, optionalInput, requiredInput, type InputReader } from '../../shared/src/inputs.js';
 
@@ -24,9 +25,10 @@ export const INPUT = {
   headSha: 'head-sha',
   reviewedFingerprint: 'reviewed-fingerprint',
   reviewGate: 'review-gate',
+  schedule: 'schedule',
 } as const;
 
-export type Command = 'synth' | 'diff' | 'comment' | 'deploy' | 'drift';
+export type Command = 'synth' | 'diff' | 'comment' | 'deploy' | 'drift' | 'sleep' | 'wake' | 'schedule';
 
 /** The validated inputs of the cdk action. */
 export interface Inputs {
@@ -62,6 +64,8 @@ export interface Inputs {
   readonly reviewedFingerprint?: string;
   /** deploy: whether the review gate runs. @default true */
   readonly reviewGate: boolean;
+  /** schedule: the environment's schedule (none: always awake). */
+  readonly schedule?: Schedule;
 }
 
 const STACK_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9*-]*$/;
@@ -75,13 +79,11 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 
 /** Reads and validates every input; throws a UserInputError naming the input on a bad value. */
 export function parseInputs(read: InputReader): Inputs {
-  const command = oneOf(INPUT.command, requiredInput(read, INPUT.command, 'synth, diff, comment, deploy or drift'), [
-    'synth',
-    'diff',
-    'comment',
-    'deploy',
-    'drift',
-  ] as const);
+  const command = oneOf(
+    INPUT.command,
+    requiredInput(read, INPUT.command, 'synth, diff, comment, deploy, drift, sleep, wake or schedule'),
+    ['synth', 'diff', 'comment', 'deploy', 'drift', 'sleep', 'wake', 'schedule'] as const,
+  );
   // The comment command takes its environments from the diff data it is given.
   const environment =
     command === 'comment'
@@ -134,7 +136,28 @@ export function parseInputs(read: InputReader): Inputs {
     reviewGate:
       oneOf(INPUT.reviewGate, optionalInput(read, INPUT.reviewGate) ?? 'enforce', ['enforce', 'off'] as const) ===
       'enforce',
+    ...(command === 'schedule' ? { schedule: scheduleInput(read) } : {}),
   };
+}
+
+/** `schedule`: the matrix entry's schedule as JSON (`null` or empty: the environment never sleeps). */
+function scheduleInput(read: InputReader): Schedule | undefined {
+  const raw = optionalInput(read, INPUT.schedule);
+  if (raw === undefined || raw === 'null') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new UserInputError(
+      `Input 'schedule' must be the environment's schedule as JSON (\${{ toJSON(matrix.environment.schedule) }}), got '${raw}'.`,
+    );
+  }
+  const problems = scheduleProblems(parsed);
+  if (problems.length > 0)
+    throw new UserInputError(
+      `Input 'schedule' is not a valid schedule: ${problems.map((p) => `${p.field}: expected ${p.expected}, found ${JSON.stringify(p.found)}`).join('; ')}.`,
+    );
+  return parsed as Schedule;
 }
 
 /** The comment command's own inputs: where the data is, which pull request, which head commit. */

@@ -5,9 +5,10 @@ import { getOctokit } from '@actions/github';
 import { Toolkit } from '@aws-cdk/toolkit-lib';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { toolkitStackName } from '../../../infra/lib/names.js';
 import { awsClientConfig } from '../../shared/src/aws.js';
-import { errorMessage, UserInputError } from '../../shared/src/errors.js';
+import { errorMessage, UserInputError, withOperation } from '../../shared/src/errors.js';
 import { actionsLogger } from '../../shared/src/logger.js';
 import { upsertStickyComment, type GitHubClient } from './comment.js';
 import { SynthFindingsError, type CommandDeps } from './commands.js';
@@ -23,6 +24,7 @@ import {
   type Outcome,
 } from './outcomes.js';
 import { runComment } from './review.js';
+import { runPower } from './sleep.js';
 import { buildRunContext, readEventFile, type RunContext } from './run-context.js';
 import { reviewRefusalSummary, synthSummary } from './summary.js';
 
@@ -88,7 +90,48 @@ function dispatch(
         github,
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       });
+    case 'sleep':
+    case 'wake':
+    case 'schedule': {
+      const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (!region)
+        throw new UserInputError(`The ${inputs.command} command needs AWS_REGION (the aws-credentials step sets it).`);
+      return runPower(inputs.command, inputs.environment, inputs.schedule, new Date(), {
+        cloudformation: cloudformation(region),
+        assumeRole: (roleArn, roleRegion) => assumeRoleCloudFormation(roleArn, roleRegion, inputs.environment),
+        logger: actionsLogger,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      });
+    }
   }
+}
+
+/** CloudFormation as a role the caller assumes (the bootstrap deploy role), for sleep and wake. */
+async function assumeRoleCloudFormation(
+  roleArn: string,
+  region: string,
+  environment: string,
+): Promise<CloudFormationClient> {
+  const sts = new STSClient(awsClientConfig({ region, action: 'cdk' }));
+  let credentials;
+  try {
+    ({ Credentials: credentials } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `power-${environment}`, DurationSeconds: 3600 }),
+    ));
+  } catch (error) {
+    throw withOperation(`Assuming ${roleArn}`, error);
+  }
+  if (!credentials?.AccessKeyId || !credentials.SecretAccessKey)
+    throw new Error(`Assuming ${roleArn} returned no credentials.`);
+  for (const secret of [credentials.SecretAccessKey, credentials.SessionToken]) if (secret) core.setSecret(secret);
+  return new CloudFormationClient({
+    ...awsClientConfig({ region, action: 'cdk' }),
+    credentials: {
+      accessKeyId: credentials.AccessKeyId,
+      secretAccessKey: credentials.SecretAccessKey,
+      sessionToken: credentials.SessionToken,
+    },
+  });
 }
 
 function commandDeps(inputs: Inputs, context: RunContext): CommandDeps {
@@ -117,6 +160,12 @@ async function publish(outcome: Outcome, github: GitHubClient | undefined): Prom
       core.info(outcome.message);
       return;
     case 'comment':
+      await core.summary.addRaw(outcome.summary).write();
+      core.info(outcome.message);
+      return;
+    case 'power':
+      core.setOutput('state', outcome.state);
+      core.setOutput('changed', String(outcome.changed));
       await core.summary.addRaw(outcome.summary).write();
       core.info(outcome.message);
       return;

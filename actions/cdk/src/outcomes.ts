@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { PowerOutcome } from './sleep.js';
 import { ALLOW_DESTRUCTIVE_LABEL } from '../../../infra/lib/names.js';
 import { UserInputError } from '../../shared/src/errors.js';
 import type { DestructiveChange } from './analyze.js';
@@ -101,7 +102,7 @@ export interface DriftOutcome {
   readonly message: string;
 }
 
-export type Outcome = SynthOutcome | DiffOutcome | DeployOutcome | CommentOutcome | DriftOutcome;
+export type Outcome = SynthOutcome | DiffOutcome | DeployOutcome | CommentOutcome | DriftOutcome | PowerOutcome;
 
 /** What drift detection needs besides the toolkit: CloudFormation, and GitHub for the issue. */
 export interface DriftCommandDeps extends CommandDeps {

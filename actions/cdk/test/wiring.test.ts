@@ -46,7 +46,7 @@ describe('inputs', () => {
       parseInputs(read({ command: 'synth', environment: ENV, stacks: `${NETWORK}, ${ENV}-*\n${SERVICE}` })).stacks,
     ).toEqual([NETWORK, `${ENV}-*`, SERVICE]);
     expect(() => parseInputs(read({ command: 'destroy', environment: ENV }))).toThrow(
-      "Input 'command' must be one of synth, diff, comment, deploy, drift, got 'destroy'.",
+      "Input 'command' must be one of synth, diff, comment, deploy, drift, sleep, wake, schedule, got 'destroy'.",
     );
     expect(() => parseInputs(read({ command: 'diff', environment: 'Dev Env' }))).toThrow(/Input 'environment'/);
     expect(() => parseInputs(read({ command: 'diff', environment: ENV, stacks: `${ENV};rm` }))).toThrow(

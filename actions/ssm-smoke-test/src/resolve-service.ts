@@ -8,6 +8,8 @@ export interface ServiceRef {
   readonly service: string;
   readonly container?: string;
   readonly port?: number;
+  /** The environment, when the stack name says (`<env>-service`). */
+  readonly environment?: string;
 }
 
 /** Picks the service stack's outputs (ClusterName, ServiceName, ContainerName, ContainerPort). */
@@ -19,8 +21,10 @@ export function fromOutputs(outputs: Record<string, Record<string, string>>, whe
         'Pass the deploy job output of the service stack, or cluster and service.',
     );
   }
-  const [, values] = match;
+  const [stackName, values] = match;
+  const environment = /^(.+)-service$/.exec(stackName)?.[1];
   return {
+    ...(environment ? { environment } : {}),
     cluster: values.ClusterName!,
     service: values.ServiceName!,
     container: values.ContainerName,

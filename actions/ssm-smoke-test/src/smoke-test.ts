@@ -4,6 +4,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
 import type { ForwardingOptions } from '../../shared/src/ssm/forwarding.js';
+import { AsleepError } from '../../shared/src/ssm/targets.js';
 import type { ForwardingSession } from '../../shared/src/ssm/port-session.js';
 import { getUntilHealthy, type HttpResult } from './http-check.js';
 import type { Inputs } from './inputs.js';
@@ -55,7 +56,7 @@ export async function smokeTest(inputs: Inputs, service: ServiceRef, deps: Smoke
   try {
     task = await waitForReadyTask(
       deps.ecs,
-      { cluster: service.cluster, service: service.service, container },
+      { cluster: service.cluster, service: service.service, container, environment: service.environment },
       deadline,
       {
         logger: deps.logger,
@@ -83,6 +84,8 @@ export async function smokeTest(inputs: Inputs, service: ServiceRef, deps: Smoke
     );
     return { service, task, sessionId: session.sessionId, port, http };
   } catch (error) {
+    // Asleep is a state with its own advice (wake it), not a failure for the doctor to explain.
+    if (error instanceof AsleepError) throw error;
     const diagnosis = await deps
       .diagnose({ ...service, container, taskId: task?.taskId })
       .catch((e: unknown) => `(the doctor could not run: ${errorMessage(e)})`);

@@ -1,7 +1,13 @@
 import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { UserInputError, withOperation } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { describeServiceTasks, ecsTarget, targetProblem, type TaskTarget } from '../../shared/src/ssm/targets.js';
+import {
+  AsleepError,
+  describeServiceTasks,
+  ecsTarget,
+  targetProblem,
+  type TaskTarget,
+} from '../../shared/src/ssm/targets.js';
 
 export interface Clock {
   readonly now: () => number;
@@ -26,7 +32,12 @@ export interface ReadyTask extends TaskTarget {
  */
 export async function waitForReadyTask(
   ecs: ECSClient,
-  query: { readonly cluster: string; readonly service: string; readonly container: string },
+  query: {
+    readonly cluster: string;
+    readonly service: string;
+    readonly container: string;
+    readonly environment?: string;
+  },
   deadline: number,
   deps: { readonly logger: Logger; readonly clock: Clock; readonly pollMs?: number },
 ): Promise<ReadyTask> {
@@ -47,6 +58,8 @@ export async function waitForReadyTask(
     const service = services?.[0];
     if (!service || service.status === 'INACTIVE')
       throw new UserInputError(`Service ${query.service} was not found in cluster ${query.cluster}.`);
+    // Asleep (desired count 0): no task will come; say how to wake it instead of timing out.
+    if (service.desiredCount === 0) throw new AsleepError(query.service, query.environment);
     const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
     const rollout = primary?.rolloutState ?? 'COMPLETED';
     if (rollout === 'FAILED') {

@@ -132,6 +132,18 @@ describe('ssm-smoke-test action (dist, through the runner harness)', () => {
     expect(result.errors.join('\n')).toContain('no RUNNING task of');
   }, 60_000);
 
+  it('says the environment is asleep, and how to wake it, when the service wants no task', async () => {
+    service().desiredCount = 0;
+    service().tasks.length = 0;
+    const result = await run({ environment: ENV.name, 'timeout-seconds': '60' });
+    expect(result.exitCode).toBe(1);
+    const errors = result.errors.join('\n');
+    expect(errors).toContain(`${ENV.name} is asleep: service ${NAMES.service} runs no task (desired count 0)`);
+    expect(errors).toContain(`gh workflow run sleep.yml -f environment=${ENV.name} -f action=wake`);
+    // At once, not at the deadline, and no doctor: asleep is a state, not a fault.
+    expect(errors).not.toContain("The doctor's findings");
+  }, 60_000);
+
   it('fails when the rollout is not finished by the deadline, and at once when it FAILED', async () => {
     service().rolloutState = 'IN_PROGRESS';
     const waiting = await run({ ...TARGET, 'timeout-seconds': '10' });

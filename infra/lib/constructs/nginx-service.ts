@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnCondition, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture, ImageSource } from '../config.js';
 import { acknowledgeWildcards, INLINE_POLICY_REASON } from '../nag.js';
+import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../schedule.js';
 
 export interface NginxServiceProps {
   readonly vpc: ec2.IVpc;
@@ -36,6 +37,18 @@ export interface NginxServiceProps {
   readonly desiredCount: number;
   readonly image: ImageSource;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * The stack's awake condition: the service runs `desiredCount` tasks while it holds, 0 otherwise
+   * (`Fn::If`); the cluster, task definition, roles and log groups stay.
+   * @default - always: `desiredCount`
+   */
+  readonly awake?: CfnCondition;
+  /**
+   * The environment's schedule, recorded in the service's Metadata (`gitops:schedule`) so that the
+   * cost estimate, which reads resources, prices the tasks for the awake hours only.
+   * @default - none
+   */
+  readonly schedule?: Schedule;
 }
 
 /** ECR Public, as the upstream of a pull-through cache rule. */
@@ -184,6 +197,11 @@ export class NginxService extends Construct {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     if (pullThroughCacheRule) this.service.node.addDependency(pullThroughCacheRule);
+    const resource = this.service.node.defaultChild as ecs.CfnService;
+    if (props.awake) {
+      resource.desiredCount = Token.asNumber(Fn.conditionIf(props.awake.logicalId, props.desiredCount, 0));
+    }
+    if (props.schedule) resource.addMetadata(SCHEDULE_METADATA_KEY, scheduleMetadata(props.schedule));
 
     this.acknowledgeGeneratedPolicies();
   }

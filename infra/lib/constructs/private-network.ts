@@ -1,10 +1,11 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnCondition, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { INLINE_POLICY_REASON } from '../nag.js';
+import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../schedule.js';
 import { LogEncryptionKey } from './log-encryption-key.js';
 
 export interface PrivateNetworkProps {
@@ -23,6 +24,19 @@ export interface PrivateNetworkProps {
    * service stack's): one key per environment, since each key is billed by the month.
    */
   readonly logGroupNames: readonly string[];
+  /**
+   * The stack's awake condition: the interface endpoints, billed by the hour, exist only while it
+   * holds. Nothing else depends on them (no output or reference names one), so they can come and
+   * go while the VPC, subnets, security groups, S3 gateway, flow logs and key stay.
+   * @default - always: no condition
+   */
+  readonly awake?: CfnCondition;
+  /**
+   * The environment's schedule, recorded in each interface endpoint's Metadata (`gitops:schedule`)
+   * so that the cost estimate, which reads resources, prices them for the awake hours only.
+   * @default - none
+   */
+  readonly schedule?: Schedule;
 }
 
 interface EndpointService {
@@ -197,6 +211,9 @@ export class PrivateNetwork extends Construct {
           }),
         );
       }
+      const resource = endpoint.node.defaultChild as ec2.CfnVPCEndpoint;
+      if (props.awake) resource.cfnOptions.condition = props.awake;
+      if (props.schedule) resource.addMetadata(SCHEDULE_METADATA_KEY, scheduleMetadata(props.schedule));
       this.interfaceEndpoints[name] = endpoint;
     }
   }

@@ -1,5 +1,11 @@
 /** Finding the SSM target of a service's running task: `ecs:<cluster>_<taskId>_<runtimeId>`. */
-import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  type ECSClient,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import { UserInputError, withOperation } from '../errors.js';
 
 export interface TaskTarget {
@@ -18,6 +24,39 @@ export interface TargetQuery {
   readonly container: string;
   /** Only tasks of this task definition (the service's current one, during a rollout). */
   readonly taskDefinitionArn?: string;
+  /** The environment of gitops.config.json, for the advice when it is asleep. */
+  readonly environment?: string;
+}
+
+/**
+ * The service wants no task: its environment is asleep (outside its schedule, or put to sleep by
+ * hand, docs/workflows.md). Not a failure of the service: the advice is to wake it.
+ */
+export class AsleepError extends UserInputError {
+  constructor(service: string, environment?: string) {
+    const env = environment ?? '<environment>';
+    super(
+      `${environment ?? 'The environment'} is asleep: service ${service} runs no task (desired count 0) and the interface endpoints are down. ` +
+        `Wake it with: gh workflow run sleep.yml -f environment=${env} -f action=wake (or Actions → sleep → Run workflow, action wake), then try again when that run has finished.`,
+    );
+    this.name = 'AsleepError';
+  }
+}
+
+/** Throws AsleepError when the service's desired count is 0. */
+export async function assertAwake(
+  ecs: ECSClient,
+  query: Pick<TargetQuery, 'cluster' | 'service' | 'environment'>,
+): Promise<void> {
+  let services;
+  try {
+    ({ services } = await ecs.send(new DescribeServicesCommand({ cluster: query.cluster, services: [query.service] })));
+  } catch (error) {
+    throw withOperation(`DescribeServices ${query.cluster}/${query.service}`, error);
+  }
+  const service = services?.[0];
+  if (service && service.status !== 'INACTIVE' && service.desiredCount === 0)
+    throw new AsleepError(query.service, query.environment);
 }
 
 export function ecsTarget(cluster: string, taskId: string, runtimeId: string): string {
@@ -69,6 +108,7 @@ export async function findTarget(ecs: ECSClient, query: TargetQuery): Promise<Ta
     (task) => !query.taskDefinitionArn || task.taskDefinitionArn === query.taskDefinitionArn,
   );
   if (tasks.length === 0) {
+    await assertAwake(ecs, query);
     throw new UserInputError(
       `No running task in service ${query.service} of cluster ${query.cluster}${query.taskDefinitionArn ? ` with task definition ${query.taskDefinitionArn}` : ''}. ` +
         'Check the service events (aws ecs describe-services) for tasks failing to start.',
