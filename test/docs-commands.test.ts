@@ -14,6 +14,7 @@ import {
   type TaskConfig,
 } from '../infra/lib/config.js';
 import { ENVIRONMENTS, PROJECT } from '../infra/lib/project.js';
+import { awakeHoursPerMonth, describeSchedule, type Schedule } from '../infra/lib/schedule.js';
 import {
   bootstrapArgs,
   cdkCommandLine,
@@ -575,34 +576,50 @@ interface Sizing {
   readonly azCount: number;
   readonly interfaceEndpoints: number;
   readonly task: Pick<TaskConfig, 'cpu' | 'memoryMiB' | 'architecture' | 'spot' | 'desiredCount'>;
+  /** Customer managed KMS keys: the environment's one, in its network stack. */
+  readonly kmsKeys: number;
+  /** When the endpoints and the task run; always when absent. */
+  readonly schedule?: Schedule;
 }
 
-/** What the network stack creates: ecr.api, ecr.dkr, logs, ssmmessages; ssm and ec2messages behind the flag. */
+/**
+ * What the stacks create: the network stack ecr.api, ecr.dkr, logs, ssmmessages (ssm and
+ * ec2messages behind the flag) and the environment's one KMS key; the service stack the task. A
+ * schedule puts the endpoints and the task to sleep outside its window.
+ */
 const sizing = (config: EnvironmentConfig): Sizing => ({
   azCount: config.azCount,
   interfaceEndpoints: 4 + (config.ec2DebugEndpoints ? 2 : 0),
   task: config.task,
+  kmsKeys: 1,
+  ...(config.schedule !== undefined ? { schedule: config.schedule } : {}),
 });
 
+/** The hours a month the endpoints and the task of a sizing run: all, or its schedule's awake hours. */
+const runningHours = (s: Sizing): number => awakeHoursPerMonth(s.schedule, HOURS);
+
 /** The monthly figures of a sizing, each rounded to the cent; the total is the sum of the rounded lines. */
-function monthly(s: Sizing): { endpoints: number; fargate: number; total: number } {
-  const endpoints = cents(s.interfaceEndpoints * s.azCount * HOURS * PRICE_TABLE.interfaceEndpointHour);
+function monthly(s: Sizing): { endpoints: number; fargate: number; kms: number; total: number } {
+  const hours = runningHours(s);
+  const endpoints = cents(s.interfaceEndpoints * s.azCount * hours * PRICE_TABLE.interfaceEndpointHour);
   const arm = s.task.architecture === 'ARM64';
   const hourly =
     (s.task.cpu / 1024) * (arm ? PRICE_TABLE.fargateArmVcpuHour : PRICE_TABLE.fargateX86VcpuHour) +
     (s.task.memoryMiB / 1024) * (arm ? PRICE_TABLE.fargateArmGbHour : PRICE_TABLE.fargateX86GbHour);
-  const fargate = cents(s.task.desiredCount * hourly * HOURS * (s.task.spot ? PRICE_TABLE.fargateSpotFactor : 1));
-  return { endpoints, fargate, total: cents(endpoints + fargate) };
+  const fargate = cents(s.task.desiredCount * hourly * hours * (s.task.spot ? PRICE_TABLE.fargateSpotFactor : 1));
+  const kms = cents(s.kmsKeys * PRICE_TABLE.kmsKeyMonth);
+  return { endpoints, fargate, kms, total: cents(endpoints + fargate + kms) };
 }
 
 const taskText = (task: Sizing['task']): string =>
   `${task.desiredCount} × ${task.cpu / 1024} vCPU / ${task.memoryMiB / 1024} GB, ${task.architecture}, ${task.spot ? 'Spot' : 'on demand'}`;
 
-/** The original design: six interface endpoints in one AZ, one 1 vCPU / 3 GB x86_64 task. */
+/** The original design: six interface endpoints in one AZ, one 1 vCPU / 3 GB x86_64 task, no KMS key. */
 const ORIGINAL: Sizing = {
   azCount: 1,
   interfaceEndpoints: 6,
   task: { cpu: 1024, memoryMiB: 3072, architecture: 'X86_64', spot: false, desiredCount: 1 },
+  kmsKeys: 0,
 };
 
 /**
@@ -619,6 +636,21 @@ const REFERENCE: EnvironmentConfig = resolveEnvironments([
 
 const withTask = (task: Partial<TaskConfig>) => (c: EnvironmentConfig) => ({ ...c, task: { ...c.task, ...task } });
 
+/** The schedule of docs/cost.md's sleeping environment: working days, 10 hours, Tokyo time. */
+const OFFICE_HOURS: Schedule = {
+  days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+  start: '08:00',
+  end: '18:00',
+  timeZone: 'Asia/Tokyo',
+};
+const withSchedule = (schedule: Schedule) => (c: EnvironmentConfig) => ({ ...c, schedule });
+
+/** docs/cost.md's sleeping environment: one AZ, X86_64 on Spot, awake in office hours (a fixed reference too). */
+const SLEEPING = (c: EnvironmentConfig): EnvironmentConfig =>
+  withSchedule(OFFICE_HOURS)(withTask({ architecture: 'X86_64', spot: true })({ ...c, azCount: 1 }));
+/** What the sleeping environment must cost at most a month. */
+const SLEEPING_TARGET = 15;
+
 /** The knobs docs/cost.md shows, each applied to the reference: [knob cell, setting cell, change]. */
 const KNOBS: ReadonlyArray<readonly [string, string, (c: EnvironmentConfig) => EnvironmentConfig]> = [
   ['azCount', '1', (c) => ({ ...c, azCount: 1 })],
@@ -634,6 +666,7 @@ const KNOBS: ReadonlyArray<readonly [string, string, (c: EnvironmentConfig) => E
     "1, true (with 'X86_64')",
     (c) => withTask({ architecture: 'X86_64', spot: true })({ ...c, azCount: 1 }),
   ],
+  ['schedule', describeSchedule(OFFICE_HOURS), withSchedule(OFFICE_HOURS)],
 ];
 
 /** The templates of one environment, for the same estimate the pull-request comment shows. */
@@ -649,6 +682,13 @@ function estimateFromTemplates(config: EnvironmentConfig): number {
   return estimateCost(resources).total;
 }
 
+/** The column of docs/cost.md's sleeping-environment table for each sizing. */
+const SLEEP_COLUMNS = {
+  original: 'original design (always on)',
+  defaults: 'defaults (always on)',
+  sleeping: 'one AZ, Spot, asleep off hours',
+} as const;
+
 /** The reference column's name in docs/cost.md's tables. */
 const REFERENCE_COLUMN = 'with the defaults';
 
@@ -658,6 +698,7 @@ function expectedCostFigures(): Map<string, string> {
   const reference = monthly(sizing(REFERENCE));
   figures.set(`${REFERENCE_COLUMN}: interface endpoints, per month`, usd(reference.endpoints));
   figures.set(`${REFERENCE_COLUMN}: Fargate, per month`, usd(reference.fargate));
+  figures.set(`${REFERENCE_COLUMN}: KMS key, per month`, usd(reference.kms));
   figures.set(`${REFERENCE_COLUMN}: total per month`, usd(reference.total));
   const comparison: Array<[string, Sizing]> = [
     ['original design', ORIGINAL],
@@ -668,8 +709,22 @@ function expectedCostFigures(): Map<string, string> {
     const m = monthly(s);
     figures.set(`${column}: interface endpoints`, usd(m.endpoints));
     figures.set(`${column}: Fargate`, usd(m.fargate));
+    figures.set(`${column}: KMS key`, usd(m.kms));
     figures.set(`${column}: total per month`, usd(m.total));
   }
+  const sleepComparison: Array<[string, Sizing]> = [
+    [SLEEP_COLUMNS.original, ORIGINAL],
+    [SLEEP_COLUMNS.defaults, sizing(REFERENCE)],
+    [SLEEP_COLUMNS.sleeping, sizing(SLEEPING(REFERENCE))],
+  ];
+  for (const [column, s] of sleepComparison) {
+    const m = monthly(s);
+    figures.set(`${column}: interface endpoints`, usd(m.endpoints));
+    figures.set(`${column}: Fargate`, usd(m.fargate));
+    figures.set(`${column}: KMS key`, usd(m.kms));
+    figures.set(`${column}: total per month`, usd(m.total));
+  }
+  figures.set('sleeping target', usd(SLEEPING_TARGET));
   for (const [knob, setting, change] of KNOBS) {
     const [config] = resolveEnvironments([change(REFERENCE)], {}); // a setting the config refuses fails here
     const total = monthly(sizing(config!)).total;
@@ -715,13 +770,21 @@ describe('docs/cost.md matches the price table for the reference sizing (the def
       azCount: DEFAULTS.azCount,
       interfaceEndpoints: DEFAULTS.ec2DebugEndpoints ? 6 : 4,
       task: DEFAULTS.task,
+      kmsKeys: 1,
     });
     expect(cell('availability zones (azCount)', REFERENCE_COLUMN)).toBe(String(s.azCount));
     expect(cell('interface endpoints', REFERENCE_COLUMN)).toMatch(new RegExp(`^${s.interfaceEndpoints}\\b`));
     expect(cell('task', REFERENCE_COLUMN)).toBe(taskText(s.task));
-    for (const row of ['interface endpoints, per month', 'Fargate, per month', 'total per month']) {
+    for (const row of [
+      'interface endpoints, per month',
+      'Fargate, per month',
+      'KMS key, per month',
+      'total per month',
+    ]) {
       expect(cell(row, REFERENCE_COLUMN)).toBe(figure(`${REFERENCE_COLUMN}: ${row}`));
     }
+    // One key per environment, in the network stack; the page says so.
+    expect(markdown).toMatch(/one (customer managed )?key per environment, in (its|the) network stack/i);
     // The same total as the estimate of the pull-request comment, from the synthesized templates.
     expect(estimateFromTemplates(REFERENCE)).toBeCloseTo(monthly(s).total, 1);
   });
@@ -729,10 +792,37 @@ describe('docs/cost.md matches the price table for the reference sizing (the def
   it('compares with the original design ($110.34 at these prices)', () => {
     expect(monthly(ORIGINAL).total).toBe(110.34);
     for (const column of ['original design', 'defaults', 'defaults with azCount 1']) {
-      for (const row of ['interface endpoints', 'Fargate', 'total per month']) {
+      for (const row of ['interface endpoints', 'Fargate', 'KMS key', 'total per month']) {
         expect(cell(row, column)).toBe(figure(`${column}: ${row}`));
       }
     }
+  });
+
+  it(`prices a sleeping environment (one AZ, X86_64 Spot, awake ${describeSchedule(OFFICE_HOURS)}) at or under $${SLEEPING_TARGET}`, () => {
+    const [config] = resolveEnvironments([SLEEPING(REFERENCE)], {}); // a setting the config refuses fails here
+    const s = sizing(config!);
+    expect(monthly(s).total).toBeLessThanOrEqual(SLEEPING_TARGET);
+    expect(markdown).toContain(figure('sleeping target'));
+    expect(cell('availability zones', SLEEP_COLUMNS.sleeping)).toBe(String(s.azCount));
+    expect(cell('task', SLEEP_COLUMNS.sleeping)).toBe(taskText(s.task));
+    expect(cell('task', SLEEP_COLUMNS.defaults)).toBe(taskText(sizing(REFERENCE).task));
+    expect(cell('task', SLEEP_COLUMNS.original)).toBe(taskText(ORIGINAL.task));
+    expect(cell('availability zones', SLEEP_COLUMNS.original)).toBe(String(ORIGINAL.azCount));
+    expect(cell('availability zones', SLEEP_COLUMNS.defaults)).toBe(String(REFERENCE.azCount));
+    for (const column of [SLEEP_COLUMNS.original, SLEEP_COLUMNS.defaults])
+      expect(cell('hours a month', column)).toBe(String(HOURS));
+    expect(cell('hours a month', SLEEP_COLUMNS.sleeping)).toBe(
+      `${cents(runningHours(s)).toFixed(2)} (${describeSchedule(OFFICE_HOURS)})`,
+    );
+    for (const column of Object.values(SLEEP_COLUMNS)) {
+      for (const row of ['interface endpoints', 'Fargate', 'KMS key', 'total per month']) {
+        expect(cell(row, column)).toBe(figure(`${column}: ${row}`));
+      }
+    }
+    // The formula, with the page's numbers: hours a week × 730 / 168.
+    expect(markdown).toContain(`${cents(runningHours(s)).toFixed(2)} h`);
+    // The same total as the pull-request comment's estimate, which reads the schedule from the templates.
+    expect(estimateFromTemplates(config!)).toBeCloseTo(monthly(s).total, 1);
   });
 
   it.each(KNOBS.map(([knob, setting, change]) => [`${knob} = ${setting}`, knob, setting, change] as const))(

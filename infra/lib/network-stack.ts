@@ -6,7 +6,13 @@ import type { EnvironmentConfig } from './config.js';
 import { PrivateNetwork, retentionDays } from './constructs/private-network.js';
 import { bootstrapNames, resourceNames } from './names.js';
 import { applyPermissionsBoundary } from './permissions-boundary.js';
-import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from './schedule.js';
+import {
+  AWAKE_CONDITION,
+  AWAKE_PARAMETER,
+  SCHEDULE_METADATA_KEY,
+  scheduleMetadata,
+  type Schedule,
+} from './schedule.js';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -64,11 +70,6 @@ export class NetworkStack extends Stack {
     });
   }
 }
-
-/** The name of the parameter that puts a workload stack to sleep, the same in both stacks. */
-export const AWAKE_PARAMETER = 'Awake';
-/** The name of the condition the sleeping resources follow: `Awake` is `true`. */
-export const AWAKE_CONDITION = 'IsAwake';
 
 /**
  * Adds the `Awake` parameter (`true` by default) and the `IsAwake` condition to a workload stack,

@@ -33,6 +33,14 @@ export interface Schedule {
   readonly timeZone: string;
 }
 
+/**
+ * The parameter of the network and service stacks that puts an environment to sleep (`false`) or
+ * wakes it (`true`, its default), and the condition the sleeping resources follow (infra/lib/
+ * network-stack.ts's addAwakeSwitch). Here, without CDK, for the actions that flip it.
+ */
+export const AWAKE_PARAMETER = 'Awake';
+export const AWAKE_CONDITION = 'IsAwake';
+
 /** The key under which templates record the schedule (template and resource `Metadata`). */
 export const SCHEDULE_METADATA_KEY = 'gitops:schedule';
 

@@ -26,11 +26,7 @@ export class ServiceStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const names = resourceNames(config);
-    const awake = addAwakeSwitch(
-      this,
-      config.schedule,
-      `the service runs its configured ${config.task.desiredCount} (false: 0 tasks)`,
-    );
+    const awake = addAwakeSwitch(this, config.schedule, 'the service runs its configured number of tasks (false: 0)');
 
     this.nginx = new NginxService(this, 'Nginx', {
       vpc: props.vpc,

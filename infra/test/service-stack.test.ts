@@ -4,6 +4,7 @@ import { addEnvironments } from '../lib/build-app.js';
 import { defaultImage, type EnvironmentConfig } from '../lib/config.js';
 import { S3_PREFIX_LISTS, s3PrefixListId } from '../lib/constructs/private-network.js';
 import { CONTAINER_NAME, CONTAINER_PORT, resourceNames } from '../lib/names.js';
+import { AWAKE_CONDITION } from '../lib/schedule.js';
 import { ENVIRONMENTS } from '../lib/project.js';
 import { cdkJsonContext, environment, FIRST, partitionOf, synthesize } from './helpers/app.js';
 import { allStrings, resourcesOfType } from './helpers/template.js';
@@ -19,7 +20,8 @@ describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('service stac
   it('enables ECS Exec on the service (the fix for TargetNotConnected), on platform 1.4.0, without public IP', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       ServiceName: resourceNames(env).service,
-      DesiredCount: env.task.desiredCount,
+      // The configured count while awake, 0 asleep (the sleep switch: sleep.test.ts).
+      DesiredCount: { 'Fn::If': [AWAKE_CONDITION, env.task.desiredCount, 0] },
       EnableExecuteCommand: true,
       LaunchType: env.task.spot ? Match.absent() : 'FARGATE',
       PlatformVersion: '1.4.0',
@@ -307,7 +309,7 @@ describe('service stack options', () => {
       Memory: '3072',
       RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
     });
-    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: { 'Fn::If': [AWAKE_CONDITION, 3, 0] } });
   });
 
   it("pulls the default Nginx through the environment's own pull-through cache prefix", () => {

@@ -15,6 +15,11 @@ export interface CostResource {
    * environment's schedule (an interface endpoint, the ECS service) is priced for the awake hours.
    */
   readonly Metadata?: Record<string, unknown>;
+  /**
+   * Not read: a conditional resource is priced as if its condition held (the `Awake` parameter's
+   * default), for the hours its schedule keeps it, if any.
+   */
+  readonly Condition?: string;
 }
 
 /** The fixed monthly cost of one resource. */

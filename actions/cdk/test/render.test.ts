@@ -15,7 +15,9 @@ import {
   type EnvironmentEntry,
 } from '../../../infra/lib/config.js';
 import { ALLOW_DESTRUCTIVE_LABEL, resourceNames } from '../../../infra/lib/names.js';
+import { awakeHoursPerMonth, type Schedule } from '../../../infra/lib/schedule.js';
 import { classifyRemoval } from '../src/classification.js';
+import { PRICE_TABLE } from '../src/prices.js';
 import {
   COMMENT_LIMIT,
   commentMarker,
@@ -149,6 +151,32 @@ describe('diff comment rendering (golden files)', () => {
     // Each new endpoint comes with its endpoint policy: an IAM change a reviewer sees.
     expect(body).toContain(`### Security\n\n#### IAM changes in \`${NETWORK}\``);
     expectGolden('additions', body);
+  });
+
+  it('a schedule prices the endpoints and the task for the awake hours, and changes nothing destructive', () => {
+    const schedule: Schedule = {
+      days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+      start: '08:00',
+      end: '18:00',
+      timeZone: 'Asia/Tokyo',
+    };
+    const r = report(baseline, base({ schedule }));
+    expect(destructiveChanges(r)).toEqual([]);
+    const hours = awakeHoursPerMonth(schedule, PRICE_TABLE.hoursPerMonth);
+    const rows = r.cost.changed.map((row) => [row.type, row.before, row.after]);
+    // The 4 interface endpoints (2 AZ each) and the service; the key keeps its $1.
+    expect(rows).toEqual([
+      ...[0, 1, 2, 3].map(() => [
+        'AWS::EC2::VPCEndpoint',
+        20.44,
+        Math.round(2 * hours * PRICE_TABLE.interfaceEndpointHour * 100) / 100,
+      ]),
+      ['AWS::ECS::Service', 9, Math.round((9 / PRICE_TABLE.hoursPerMonth) * hours * 100) / 100],
+    ]);
+    const body = fitReport(r);
+    expect(body).toContain('× 217.26 h awake (Mon–Fri 08:00–18:00 Asia/Tokyo)');
+    expect(body).not.toContain('[!CAUTION]');
+    expectGolden('schedule', body);
   });
 
   it('a resize replaces the task definition: routine, shown with why, not destructive', () => {

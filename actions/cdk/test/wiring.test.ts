@@ -12,6 +12,7 @@ import { deployOptions, diffMethod, stackPatterns, type SelectedStack } from '..
 import { parseInputs, shouldComment } from '../src/inputs.js';
 import { ActionIoHost } from '../src/io-host.js';
 import { compareCost, estimateCost } from '../src/cost.js';
+import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../../../infra/lib/schedule.js';
 
 /** The first configured environment: the action takes any environment name and derives the rest. */
 const FIRST = ENVIRONMENTS[0]!;
@@ -176,6 +177,57 @@ describe('cost estimate', () => {
     expect(estimate.total).toBe(110.41);
     expect(estimate.usageBased).toEqual(['AWS::Logs::LogGroup']);
     expect(estimate.notPriced).toEqual(['AWS::RDS::DBInstance']);
+  });
+
+  it('prices the endpoints and the service that sleep outside their schedule for the awake hours only', () => {
+    const schedule: Schedule = {
+      days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'],
+      start: '08:00',
+      end: '18:00',
+      timeZone: 'Asia/Tokyo',
+    };
+    const sleeping = { Metadata: { [SCHEDULE_METADATA_KEY]: scheduleMetadata(schedule) } };
+    const estimate = estimateCost({
+      s: {
+        Task: task('256', '512', 'X86_64'),
+        // The sleep switch: the configured count while awake (the Awake parameter's default), 0 asleep.
+        Service: {
+          ...sleeping,
+          Type: 'AWS::ECS::Service',
+          Properties: {
+            DesiredCount: { 'Fn::If': ['IsAwake', 1, 0] },
+            TaskDefinition: { Ref: 'Task' },
+            CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+          },
+        },
+        Endpoint: {
+          ...sleeping,
+          Type: 'AWS::EC2::VPCEndpoint',
+          Condition: 'IsAwake',
+          Properties: { VpcEndpointType: 'Interface', SubnetIds: ['a'] },
+        },
+        AlwaysOn: { Type: 'AWS::EC2::VPCEndpoint', Properties: { VpcEndpointType: 'Interface', SubnetIds: ['a'] } },
+        Key: { ...sleeping, Type: 'AWS::KMS::Key' },
+      },
+    });
+    // 50 h a week × 730 / 168 = 217.26 h; 1 × 217.26 × 0.014 = 3.04; (0.25 × 0.05056 + 0.5 × 0.00553) × 0.3 × 217.26 = 1.00
+    expect(estimate.items.map((i) => [i.logicalId, i.monthly, i.basis])).toEqual([
+      ['Service', 1, '1 task × 0.25 vCPU/0.5 GB x86_64 Spot × 217.26 h awake (Mon–Fri 08:00–18:00 Asia/Tokyo)'],
+      ['Endpoint', 3.04, '1 AZ × 217.26 h awake (Mon–Fri 08:00–18:00 Asia/Tokyo) × 0.014'],
+      ['AlwaysOn', 10.22, '1 AZ × 730 h × 0.014'],
+      ['Key', 1, '1 key-month'],
+    ]);
+    // A schedule that is not one is priced as always on (never under-estimated).
+    const broken = estimateCost({
+      s: {
+        Endpoint: {
+          Type: 'AWS::EC2::VPCEndpoint',
+          Metadata: { [SCHEDULE_METADATA_KEY]: { ...schedule, end: '07:00' } },
+          Properties: { VpcEndpointType: 'Interface', SubnetIds: ['a'] },
+        },
+      },
+    });
+    expect(broken.items.map((i) => i.monthly)).toEqual([10.22]);
   });
 
   it('compares before and after', () => {

@@ -22,9 +22,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  type Parameter,
+  type StackResourceSummary,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DeleteVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { IAMClient, ListOpenIDConnectProvidersCommand, GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
@@ -41,6 +49,7 @@ import {
   regionExports,
   stackRefusal,
 } from './cloudformation-rules.js';
+import { applyConditions } from './conditions.js';
 import { templatePermissionFindings } from './deploy-permissions.js';
 import {
   detectStackDrift,
@@ -121,6 +130,8 @@ export class IamGate {
   private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
   /** Drift detections by id, and the latest of each stack. */
   private readonly detections = new Map<string, DriftDetection>();
+  /** The templates as sent, by `<region>/<stack>`, where moto was given them with conditions applied. */
+  private readonly originals = new Map<string, string>();
   private readonly latestDetection = new Map<string, DriftDetection>();
   /** aws:userid of the creator of each Session Manager session (Session Manager tags it so). */
   private readonly sessionOwners = new Map<string, string>();
@@ -219,9 +230,32 @@ export class IamGate {
       forwardBody = checked.body;
     }
     this.record(caller.arn, label, 'allowed');
-    const reply = normalize(call, await this.forward(req, call, forwardBody));
+    const updating =
+      call.service === 'cloudformation' && ['UpdateStack', 'ExecuteChangeSet'].includes(call.operation)
+        ? await this.stackResources(String(call.params.StackName ?? ''), call.region)
+        : undefined;
+    let reply = normalize(call, await this.forward(req, call, forwardBody));
+    if (updating && reply.status === 200)
+      await this.deleteRemoved(String(call.params.StackName ?? ''), call.region, updating);
+    if (call.service === 'cloudformation' && call.operation === 'GetTemplate')
+      reply = this.originalTemplate(call, reply);
     await this.afterReply(caller, call, reply);
     return reply;
+  }
+
+  /**
+   * GetTemplate answers with the template as it was sent (AWS's default stage, `Original`), not
+   * the one with its conditions applied that moto was given (see conditions.ts).
+   */
+  private originalTemplate(call: AwsCall, reply: Reply): Reply {
+    const original = this.originals.get(`${call.region}/${String(call.params.StackName ?? '')}`);
+    if (!original || reply.status !== 200) return reply;
+    const text = reply.body.toString('utf8');
+    const replaced = text.replace(
+      /<TemplateBody>[\s\S]*<\/TemplateBody>/,
+      `<TemplateBody>${escapeXml(original)}</TemplateBody>`,
+    );
+    return { ...reply, body: Buffer.from(replaced) };
   }
 
   /** The call's permissions against the role's policies; a reply when refused. */
@@ -293,7 +327,10 @@ export class IamGate {
   /** The CloudFormation rules of a stack creation or update; the body to forward when it passes. */
   private async cloudFormation(caller: Caller, call: AwsCall): Promise<{ body: Buffer } | { refusal: string }> {
     const stackName = String(call.params.StackName ?? '');
-    const template = await this.templateOf(call);
+    // UsePreviousTemplate (sleep and wake): the deployed template, checked again with the new
+    // parameters, since they decide which resources exist (the asleep shape deletes some).
+    const previous = call.params.UsePreviousTemplate === 'true';
+    const template = previous ? await this.deployedTemplate(stackName, call.region) : await this.templateOf(call);
     if (!template) return { body: call.body };
     const roleArn = call.params.RoleARN;
     let deployer = ADMINISTRATOR;
@@ -318,7 +355,14 @@ export class IamGate {
         .filter((p) => p.ParameterValue !== undefined)
         .map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
     );
-    const tags = Object.fromEntries(queryStructList(call.params, 'Tags').map((t) => [t.Key ?? '', t.Value ?? '']));
+    const isUpdate = call.operation === 'UpdateStack' || call.params.ChangeSetType === 'UPDATE';
+    const deployed = isUpdate ? await this.deployedStack(stackName, call.region) : undefined;
+    const given = queryStructList(call.params, 'Tags');
+    // An update without Tags keeps the stack's tags (UpdateStack, CreateChangeSet: "If you don't
+    // specify this parameter, CloudFormation doesn't modify the stack's tags").
+    const tags = Object.fromEntries(
+      (given.length > 0 ? given : (deployed?.Tags ?? [])).map((t) => [t.Key ?? '', t.Value ?? '']),
+    );
     const where = { account: caller.account, region: call.region, partition: this.partition, stackName };
     const refusal = await stackRefusal(
       {
@@ -327,7 +371,7 @@ export class IamGate {
         parameters,
         tags,
         deployer,
-        isUpdate: call.operation === 'UpdateStack' || call.params.ChangeSetType === 'UPDATE',
+        isUpdate,
         exports: await regionExports(
           new CloudFormationClient({ ...motoClientConfig(this.options.aws), region: call.region }),
           new KMSClient({ ...motoClientConfig(this.options.aws), region: call.region }),
@@ -336,12 +380,66 @@ export class IamGate {
       this.principals,
     );
     if (refusal) return { refusal: `Stack ${stackName}: ${refusal}` };
-    const provisioned = await provisionOidcProviders(template, where, this.iam);
-    if (provisioned === template) return { body: call.body };
-    const params = new URLSearchParams(call.body.toString('utf8'));
+    const body = deployed ? previousParameterValues(call.body, template, deployed.Parameters ?? []) : call.body;
+    const provisioned = previous ? template : await provisionOidcProviders(template, where, this.iam);
+    // The template with its conditions applied for the parameters it is deployed with (moto does
+    // not apply them on update); GetTemplate keeps answering with the original.
+    const params = new URLSearchParams(body.toString('utf8'));
+    const effective: Record<string, string> = {};
+    for (const [name, declared] of Object.entries(template.Parameters ?? {}))
+      if (declared.Default !== undefined) effective[name] = String(declared.Default);
+    for (const p of queryStructList(Object.fromEntries(params.entries()), 'Parameters'))
+      if (p.ParameterKey && p.ParameterValue !== undefined) effective[p.ParameterKey] = p.ParameterValue;
+    const conditioned = applyConditions(provisioned, where, effective);
+    if (conditioned === template) return { body };
+    this.originals.set(`${call.region}/${stackName}`, JSON.stringify(template));
     params.delete('TemplateURL');
-    params.set('TemplateBody', JSON.stringify(provisioned));
+    params.delete('UsePreviousTemplate');
+    params.set('TemplateBody', JSON.stringify(conditioned));
     return { body: Buffer.from(params.toString()) };
+  }
+
+  private async deployedStack(stackName: string, region: string): Promise<Stack | undefined> {
+    const cloudformation = new CloudFormationClient({ ...motoClientConfig(this.options.aws), region });
+    return cloudformation
+      .send(new DescribeStacksCommand({ StackName: stackName }))
+      .then(({ Stacks }) => Stacks?.[0])
+      .catch(() => undefined);
+  }
+
+  private async stackResources(stackName: string, region: string): Promise<StackResourceSummary[]> {
+    const cloudformation = new CloudFormationClient({ ...motoClientConfig(this.options.aws), region });
+    return cloudformation
+      .send(new ListStackResourcesCommand({ StackName: stackName }))
+      .then(({ StackResourceSummaries }) => StackResourceSummaries ?? [])
+      .catch(() => []);
+  }
+
+  /**
+   * Deletes what an update took out of the stack where moto does not: moto 5 has no CloudFormation
+   * delete for AWS::EC2::VPCEndpoint, so a removed endpoint (the asleep shape) would stay in EC2.
+   */
+  private async deleteRemoved(
+    stackName: string,
+    region: string,
+    before: readonly StackResourceSummary[],
+  ): Promise<void> {
+    const after = new Set((await this.stackResources(stackName, region)).map((r) => r.LogicalResourceId));
+    const endpoints = before
+      .filter((r) => r.ResourceType === 'AWS::EC2::VPCEndpoint' && !after.has(r.LogicalResourceId))
+      .map((r) => r.PhysicalResourceId!)
+      .filter(Boolean);
+    if (endpoints.length === 0) return;
+    const ec2 = new EC2Client({ ...motoClientConfig(this.options.aws), region });
+    await ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: endpoints }));
+  }
+
+  private async deployedTemplate(stackName: string, region: string): Promise<Template | undefined> {
+    const original = this.originals.get(`${region}/${stackName}`);
+    if (original) return parseTemplate(original);
+    const cloudformation = new CloudFormationClient({ ...motoClientConfig(this.options.aws), region });
+    const { TemplateBody } = await cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+    return TemplateBody ? parseTemplate(TemplateBody) : undefined;
   }
 
   private async templateOf(call: AwsCall): Promise<Template | undefined> {
@@ -677,4 +775,34 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * `UsePreviousValue` as AWS applies it, which moto does not: AWS keeps the value the stack has,
+ * which for a parameter left at its default is that default (moto stores only the parameters it
+ * was given, and fails on another), and for an SSM-typed parameter (CDK's `BootstrapVersion`) is
+ * the SSM parameter name, resolved again (moto keeps the resolved value and looks it up as a
+ * name). Forwarded as explicit values: the stack's, or the template's default.
+ */
+function previousParameterValues(body: Buffer, template: Template, current: readonly Parameter[]): Buffer {
+  const params = new URLSearchParams(body.toString('utf8'));
+  const declared = template.Parameters ?? {};
+  for (const [key, name] of [...params.entries()]) {
+    const member = /^Parameters\.member\.(\d+)\.ParameterKey$/.exec(key);
+    if (!member) continue;
+    const prefix = `Parameters.member.${member[1]}`;
+    if (params.get(`${prefix}.UsePreviousValue`) !== 'true') continue;
+    const parameter = declared[name];
+    const ssm = parameter?.Type?.startsWith('AWS::SSM::Parameter::Value') ?? false;
+    const stackValue = current.find((p) => p.ParameterKey === name)?.ParameterValue;
+    const value = ssm || stackValue === undefined ? parameter?.Default : stackValue;
+    if (value === undefined) continue;
+    params.delete(`${prefix}.UsePreviousValue`);
+    params.set(`${prefix}.ParameterValue`, String(value));
+  }
+  return Buffer.from(params.toString());
+}
+
+function escapeXml(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -52,6 +52,12 @@ export class TemplateResolver {
     private readonly context: ResolveContext,
   ) {}
 
+  /** Whether the named condition holds; undefined when it depends on what is not known. */
+  conditionHolds(name: string): boolean | undefined {
+    const holds = this.condition(name);
+    return typeof holds === 'boolean' ? holds : undefined;
+  }
+
   /** Whether the resource's Condition (if any) holds; Unresolved conditions count as true. */
   isCreated(resource: TemplateResource): boolean {
     if (!resource.Condition) return true;
