@@ -10,20 +10,26 @@
  *
  *   1. the administrator's set-up, by running the commands of docs/setup.md as they are written
  *      (synthesize once; per environment: the foundation, then the environment's own bootstrap);
- *   2. a push to main: the deploy role deploys the first environment with the bundled actions;
- *   3. a pull request with a sample change: synth with cdk-nag, diff as the pull-request role, the
- *      comment rendered to a file: blocked without the allow label, passing with it;
- *   4. the merge: deploy, and the smoke test as the operator role through the native port forward;
- *   5. the guardrails: a destructive change blocked, a pull-request token refused by the deploy
- *      role, one environment's deploy role refused another's bootstrap, a bootstrap before its
- *      foundation refused as IAM would;
- *   6. stop everything it started, even on failure or Ctrl-C.
+ *   2. a first pull request: a diff per environment as its pull-request role (no write token), the
+ *      comments by trusted code; the merge promotes the same assembly from the first environment to
+ *      the second, each deployed through the review gate as its deploy role and smoke-tested as its
+ *      operator role through the native port forward;
+ *   3. a routine change (a task resize) reviewed, merged, deployed;
+ *   4. a destructive change: blocked in the pull request, refused at deploy without the label and
+ *      with a label its author added;
+ *   5. operations: a change made out of band reported by the drift check in one issue, closed once
+ *      undone; the environment put to sleep (the smoke test says so) and woken (it passes);
+ *   6. the guardrails: a pull-request token refused by the deploy role, one environment's deploy
+ *      role refused another's bootstrap, a bootstrap before its foundation refused as IAM would;
+ *   7. stop everything it started, even on failure or Ctrl-C.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { App } from 'aws-cdk-lib';
 import { errorMessage } from '../actions/shared/src/errors.js';
@@ -49,7 +55,7 @@ import { assertMotoInstalled, motoClientConfig, startMoto, type LocalAws } from 
 import { nginxAvailability, startNginx, type LocalNginx } from '../test/helpers/nginx.js';
 import { OidcIssuer, type GitHubJob } from '../test/helpers/oidc-issuer.js';
 import { SsmEmulator } from '../test/helpers/ssm-emulator/emulator.js';
-import { healthyScenario } from '../test/helpers/ssm-emulator/scenario.js';
+import { healthyScenario, type EmulatedTask } from '../test/helpers/ssm-emulator/scenario.js';
 import { cliArgs, type CliSpec } from './lib/args.js';
 
 const CLI = {
@@ -79,11 +85,10 @@ const CLI = {
 const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
 const IDS = PROJECT.github.ownerId ? { ownerId: PROJECT.github.ownerId, repositoryId: PROJECT.github.repoId } : {};
 const MAIN_REF = `refs/heads/${PROJECT.github.mainBranch}`;
-const STEPS = 6;
+const STEPS = 7;
 /** The pull requests the rehearsal plays, by what they change. */
 const PULL_REQUESTS = { configuration: 41, routine: 42, destructive: 43 } as const;
 const AUTHOR = 'alice';
-const REVIEWER = 'bob';
 
 interface StepResult {
   readonly step: string;
@@ -131,6 +136,17 @@ class Rehearsal {
   private readonly world = new LocalWorld();
   private readonly config: EnvironmentConfig = ENVIRONMENTS[0]!;
   private readonly names = resourceNames(this.config);
+  /**
+   * The environment a merge is promoted to after the first: the next one of the configuration in
+   * the same account and region (the local AWS plays one account), if any.
+   */
+  private readonly next: EnvironmentConfig | undefined = ENVIRONMENTS.slice(1).find(
+    (env) => env.account === this.config.account && env.region === this.config.region,
+  );
+  /** The environments each pull request is diffed and reviewed in. */
+  private readonly reviewed: readonly EnvironmentConfig[] = [this.config, ...(this.next ? [this.next] : [])];
+  /** The assembly of the last merge to main (what the drift check compares with). */
+  private mainAssembly = '';
   /** The administrator's credentials, issued by the gate. */
   private admin?: { accessKeyId: string; secretAccessKey: string };
   /** The cloud assembly `npx cdk synth` wrote (docs/setup.md step 1): what main deploys. */
@@ -158,7 +174,7 @@ class Rehearsal {
       this.setUp(),
     );
     await this.step(
-      `First pull request (the configuration): diff, comment, merge, deploy and smoke-test ${this.config.name}`,
+      `First pull request (the configuration): diff, comment, merge, deploy and smoke-test ${this.reviewed.map((e) => e.name).join(', then ')}`,
       () => this.firstPullRequest(),
     );
     await this.step('A routine change (a bigger task): reviewed, merged, deployed through the review gate', () =>
@@ -166,6 +182,10 @@ class Rehearsal {
     );
     await this.step('A destructive change (a new VPC range): blocked in the pull request, refused at deploy', () =>
       this.destructiveChange(),
+    );
+    await this.step(
+      `Operations: drift in ${this.config.name} reported in one issue and closed once fixed; ${this.config.name} put to sleep and woken`,
+      () => this.operations(),
     );
     await this.step('Guardrails: a pull-request token, another environment, the set-up order', () => this.guardrails());
   }
@@ -180,16 +200,22 @@ class Rehearsal {
     world.aws = await startMoto({ account: this.config.account, region: this.config.region, awsManagedPolicies: true });
     world.issuer = await new OidcIssuer().start();
     world.nginx = await startNginx();
-    world.emulator = await new SsmEmulator(
-      healthyScenario({
-        target: { host: '127.0.0.1', port: world.nginx.port },
-        cluster: this.names.cluster,
-        service: this.names.service,
-        container: this.names.container,
-        account: this.config.account,
-        region: this.config.region,
-      }),
-    ).start();
+    // One emulated cluster per environment the rehearsal deploys (the ECS runtime view moto lacks).
+    const scenarios = this.reviewed.map((env) => {
+      const names = resourceNames(env);
+      return healthyScenario({
+        target: { host: '127.0.0.1', port: world.nginx!.port },
+        cluster: names.cluster,
+        service: names.service,
+        container: names.container,
+        account: env.account,
+        region: env.region,
+      });
+    });
+    world.emulator = await new SsmEmulator({
+      ...scenarios[0]!,
+      clusters: scenarios.flatMap((scenario) => scenario.clusters),
+    }).start();
     world.gate = await new IamGate({ aws: world.aws, issuer: world.issuer, emulator: world.emulator }).start();
     world.github = await startGitHubApi();
     this.admin = world.gate.administrator();
@@ -272,11 +298,15 @@ class Rehearsal {
   }
 
   /** Runs the credentials action for a job and returns the environment it exports. */
-  private async credentials(job: GitHubJob, roleArn: string): Promise<{ run: ActionRun; env: Record<string, string> }> {
+  private async credentials(
+    job: GitHubJob,
+    roleArn: string,
+    region = this.config.region,
+  ): Promise<{ run: ActionRun; env: Record<string, string> }> {
     const { gate, issuer } = this.world;
     issuer!.job = job;
     const run = await runAction('aws-credentials', {
-      inputs: { 'role-to-assume': roleArn, 'aws-region': this.config.region },
+      inputs: { 'role-to-assume': roleArn, 'aws-region': region },
       env: { AWS_ENDPOINT_URL: gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...issuer!.runnerEnv() },
       github: { repository: REPOSITORY, ref: job.ref, eventName: job.eventName },
     });
@@ -287,26 +317,39 @@ class Rehearsal {
     return `arn:aws:iam::${environment.account}:role/${resourceNames(environment)[kind]}`;
   }
 
-  /** Points the emulator's running task at the task definition CloudFormation registered in moto. */
-  private async reflectDeployedService(): Promise<void> {
+  /**
+   * Shows the emulator's ECS runtime view what CloudFormation made in moto: the task definition
+   * the tasks run, and the desired count (asleep: 0, and no task runs).
+   */
+  private async reflectDeployedService(environment: EnvironmentConfig = this.config): Promise<void> {
+    const names = resourceNames(environment);
     const ecs = new ECSClient(motoClientConfig(this.world.aws!));
     const { services } = await ecs.send(
-      new DescribeServicesCommand({ cluster: this.names.cluster, services: [this.names.service] }),
+      new DescribeServicesCommand({ cluster: names.cluster, services: [names.service] }),
     );
     const taskDefinition = services?.[0]?.taskDefinition;
-    const emulated = this.world.emulator!.scenario.clusters[0]!.services[0]!;
+    const cluster = this.world.emulator!.scenario.clusters.find((c) => c.clusterName === names.cluster)!;
+    const emulated = cluster.services[0]!;
+    const parked = (this.parkedTasks[environment.name] ??= [...emulated.tasks]);
+    emulated.desiredCount = services?.[0]?.desiredCount ?? emulated.desiredCount;
+    emulated.tasks.splice(0, emulated.tasks.length, ...(emulated.desiredCount === 0 ? [] : parked));
     if (taskDefinition) {
       emulated.taskDefinitionArn = taskDefinition;
       for (const task of emulated.tasks) task.taskDefinitionArn = taskDefinition;
     }
   }
 
-  /** The first environment with overrides, synthesized with cdk-nag enforced, as a pull request's code would be. */
+  /** The emulated tasks of each environment, kept while it sleeps. */
+  private readonly parkedTasks: Record<string, EmulatedTask[]> = {};
+
+  /** The reviewed environments, the first with overrides, synthesized with cdk-nag enforced, as a pull request's code would be. */
   private synth(label: string, overrides: Partial<EnvironmentConfig>): string {
     const outdir = join(this.world.work, label);
-    const [config] = resolveEnvironments([{ ...this.config, ...overrides }]);
-    const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true } });
-    addEnvironments(app, [config!]);
+    // The change is to the first environment; the others reviewed are synthesized as they are.
+    const configs = resolveEnvironments([{ ...this.config, ...overrides }, ...this.reviewed.slice(1)]);
+    // The context `npx cdk synth` gives the app (cdk.json): the same templates as main's but for the change.
+    const app = new App({ outdir, context: cdkJsonContext() });
+    addEnvironments(app, configs);
     enforceNag(app); // a finding fails the rehearsal here, as it fails `cdk synth`
     app.synth();
     return outdir;
@@ -317,10 +360,11 @@ class Rehearsal {
     inputs: Record<string, string>,
     credentials: Record<string, string>,
     event: { readonly pullRequest: number; readonly head: string } | { readonly merge: string },
+    environment: EnvironmentConfig = this.config,
   ): Promise<ActionRun> {
     const { gate, github } = this.world;
     return runAction('cdk', {
-      inputs: { environment: this.config.name, 'github-token': 'rehearsal-token', ...inputs },
+      inputs: { environment: environment.name, 'github-token': 'rehearsal-token', ...inputs },
       env: {
         AWS_ENDPOINT_URL: gate!.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
@@ -344,42 +388,55 @@ class Rehearsal {
   }
 
   /**
-   * A pull request as pr.yml and pr-comment.yml run it: the diff job with the read-only
-   * pull-request role and no write token (it hands the templates over), then the trusted comment
-   * job, which posts the diff comment with the review fingerprint.
+   * A pull request as pr.yml and pr-comment.yml run it: a diff job per environment with that
+   * environment's read-only pull-request role and no write token (each hands its templates over),
+   * then the trusted comment job, which posts one comment per environment with its fingerprint.
    */
   private async review(number: number, assembly: string, expectDestructive = false): Promise<ActionRun> {
     const github = this.world.github!;
     const head = commitSha(number, 1);
     github.openPullRequest({ number, author: AUTHOR, headSha: head, at: new Date(Date.now() - 60_000).toISOString() });
-    const { run: login, env } = await this.credentials(
-      this.job({ eventName: 'pull_request', ref: `refs/pull/${number}/merge`, workflow: 'pr' }),
-      this.role(this.config, 'pullRequestRole'),
+    const dataDir = join(this.world.work, `pr-${number}`);
+    const diffs = await Promise.all(
+      this.reviewed.map(async (environment) => {
+        const names = resourceNames(environment);
+        const { run: login, env } = await this.credentials(
+          this.job({ eventName: 'pull_request', ref: `refs/pull/${number}/merge`, workflow: 'pr' }),
+          this.role(environment, 'pullRequestRole'),
+          environment.region,
+        );
+        expectSuccess(`aws-credentials (pull-request role of ${environment.name})`, login);
+        const diff = await this.cdkAction(
+          {
+            command: 'diff',
+            stacks: `${names.networkStack} ${names.serviceStack}`,
+            'assembly-dir': assembly,
+            comment: 'false',
+            'data-file': join(dataDir, `${environment.name}.json`),
+            'allow-destructive-label': ALLOW_DESTRUCTIVE_LABEL,
+            'github-token': '',
+          },
+          env,
+          { pullRequest: number, head },
+          environment,
+        );
+        if (!diff.outputs['data-file'])
+          throw new Error(
+            `The diff of ${environment.name} on #${number} failed:\n${diff.errors.join('\n') || diff.stderr.slice(-2000)}`,
+          );
+        return diff;
+      }),
     );
-    expectSuccess('aws-credentials (pull-request role)', login);
-    const dataFile = join(this.world.work, `pr-${number}`, `${this.config.name}.json`);
-    const diff = await this.cdkAction(
-      {
-        command: 'diff',
-        stacks: `${this.names.networkStack} ${this.names.serviceStack}`,
-        'assembly-dir': assembly,
-        comment: 'false',
-        'data-file': dataFile,
-        'allow-destructive-label': ALLOW_DESTRUCTIVE_LABEL,
-        'github-token': '',
-      },
-      env,
-      { pullRequest: number, head },
-    );
-    if (expectDestructive !== (diff.exitCode !== 0) || !diff.outputs['data-file'])
+    const first = diffs[0]!;
+    if (expectDestructive !== (first.exitCode !== 0))
       throw new Error(
-        `The diff of #${number} ${expectDestructive ? 'was not blocked' : 'failed'}:\n${diff.errors.join('\n') || diff.stderr.slice(-2000)}`,
+        `The diff of #${number} ${expectDestructive ? 'was not blocked' : 'failed'}:\n${first.errors.join('\n') || first.stderr.slice(-2000)}`,
       );
     // pr-comment.yml: trusted code, no AWS credentials, the pull-requests write token.
     const comment = await runAction('cdk', {
       inputs: {
         command: 'comment',
-        'data-dir': join(dataFile, '..'),
+        'data-dir': dataDir,
         'pull-request': String(number),
         'head-sha': head,
         'github-token': 'rehearsal-token',
@@ -387,38 +444,58 @@ class Rehearsal {
       env: { GITHUB_API_URL: github.url },
       github: { repository: REPOSITORY, eventName: 'workflow_run', apiUrl: github.url },
     });
-    expectSuccess('the diff comment (pr-comment.yml)', comment);
-    return diff;
+    expectSuccess('the diff comments (pr-comment.yml)', comment);
+    const comments = github.comments(number);
+    if (comments.length !== this.reviewed.length)
+      throw new Error(`Expected one comment per environment on #${number}, found ${comments.length}`);
+    return first;
   }
 
-  /** deploy.yml for a merge commit: the deploy role, then the cdk action with the review gate. */
-  private async deployMerge(merge: string, assembly: string): Promise<ActionRun> {
+  /** deploy.yml for a merge commit in one environment: the deploy role, then the cdk action with the review gate. */
+  private async deployMerge(merge: string, assembly: string, environment = this.config): Promise<ActionRun> {
     const { run: login, env } = await this.credentials(
-      this.job({ environment: this.config.name, workflow: 'deploy', sha: merge }),
-      this.role(this.config, 'deployRole'),
+      this.job({ environment: environment.name, workflow: 'deploy', sha: merge }),
+      this.role(environment, 'deployRole'),
+      environment.region,
     );
-    expectSuccess('aws-credentials (deploy role)', login);
-    return this.cdkAction({ command: 'deploy', 'assembly-dir': assembly, 'deployment-method': 'direct' }, env, {
-      merge,
-    });
+    expectSuccess(`aws-credentials (deploy role of ${environment.name})`, login);
+    return this.cdkAction(
+      { command: 'deploy', 'assembly-dir': assembly, 'deployment-method': 'direct' },
+      env,
+      { merge },
+      environment,
+    );
   }
 
-  /** deploy.yml's smoke test: the operator role, the smoke-test action through the native port forward. */
-  private async smokeTest(deploy: ActionRun): Promise<ActionRun> {
-    await this.reflectDeployedService();
-    const { run: operator, env } = await this.credentials(
-      this.job({ environment: this.config.name, workflow: 'deploy' }),
-      this.role(this.config, 'operatorRole'),
+  /** The operator role of an environment, as a job of `workflow` names it. */
+  private async operator(environment: EnvironmentConfig, workflow: string): Promise<Record<string, string>> {
+    const { run, env } = await this.credentials(
+      this.job({ environment: environment.name, workflow }),
+      this.role(environment, 'operatorRole'),
+      environment.region,
     );
-    expectSuccess('aws-credentials (operator role)', operator);
+    expectSuccess(`aws-credentials (operator role of ${environment.name}, ${workflow}.yml)`, run);
+    return env;
+  }
+
+  /** The smoke-test action as the operator role, through the native port forward; its run, passed or not. */
+  private async smokeRun(environment: EnvironmentConfig, workflow: string): Promise<ActionRun> {
+    await this.reflectDeployedService(environment);
+    const env = await this.operator(environment, workflow);
     const smoke = await runAction('ssm-smoke-test', {
-      inputs: { outputs: deploy.outputs.outputs ?? '{}', 'timeout-seconds': '60' },
+      inputs: { environment: environment.name, 'timeout-seconds': '60' },
       env: { AWS_ENDPOINT_URL: this.world.gate!.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...env },
       github: { repository: REPOSITORY, eventName: 'push' },
       timeoutMs: 120_000,
     });
-    expectSuccess('ssm-smoke-test', smoke);
     if (this.world.emulator!.activeSessions().length > 0) throw new Error('The smoke test left a session open');
+    return smoke;
+  }
+
+  /** deploy.yml's smoke test of an environment; it must pass. */
+  private async smokeTest(environment = this.config): Promise<ActionRun> {
+    const smoke = await this.smokeRun(environment, 'deploy');
+    expectSuccess(`ssm-smoke-test of ${environment.name}`, smoke);
     return smoke;
   }
 
@@ -427,12 +504,19 @@ class Rehearsal {
     await this.review(number, this.assembly);
     const merge = commitSha(number, 0);
     this.world.github!.mergePullRequest(number, merge);
-    const deploy = await this.deployMerge(merge, this.assembly);
-    expectSuccess('cdk deploy of the first merge', deploy);
-    const smoke = await this.smokeTest(deploy);
+    this.mainAssembly = this.assembly;
+    // deploy.yml: the same assembly through the environments in order, each after the previous passed.
+    const results: string[] = [];
+    for (const environment of this.reviewed) {
+      const deploy = await this.deployMerge(merge, this.assembly, environment);
+      expectSuccess(`cdk deploy of the first merge to ${environment.name}`, deploy);
+      const smoke = await this.smokeTest(environment);
+      results.push(
+        `${environment.name}: deployed as ${resourceNames(environment).deployRole}, GET / → ${smoke.outputs.status} in ${smoke.outputs['latency-ms']} ms`,
+      );
+    }
     this.expectNoRefusal();
-    const outputs = JSON.parse(deploy.outputs.outputs ?? '{}') as Record<string, unknown>;
-    return `#${number} reviewed and merged; deployed ${Object.keys(outputs).join(' and ')} as ${this.names.deployRole} through the review gate; smoke test: GET / → ${smoke.outputs.status} in ${smoke.outputs['latency-ms']} ms`;
+    return `#${number} reviewed in ${this.reviewed.length} environment(s) and merged; the same assembly promoted through the review gate: ${results.join('; ')}`;
   }
 
   private async routineChange(): Promise<string> {
@@ -444,15 +528,15 @@ class Rehearsal {
         `A bigger task (a new task definition revision) was called destructive:\n${diff.log.slice(-2000)}`,
       );
     const comments = this.world.github!.comments(number);
-    if (comments.length !== 1) throw new Error(`Expected one sticky comment on #${number}, found ${comments.length}`);
     mkdirSync(this.outputDir, { recursive: true });
     const file = join(this.outputDir, 'pr-comment.md');
     writeFileSync(file, comments[0]!.body);
     const merge = commitSha(number, 0);
     this.world.github!.mergePullRequest(number, merge);
+    this.mainAssembly = changed;
     const deploy = await this.deployMerge(merge, changed);
     expectSuccess('cdk deploy of the routine change', deploy);
-    const smoke = await this.smokeTest(deploy);
+    const smoke = await this.smokeTest();
     this.expectNoRefusal();
     return `a new task definition revision is routine; one comment by the workflow (${file}); merged, deployed, smoke test ${smoke.outputs.status}`;
   }
@@ -472,6 +556,75 @@ class Rehearsal {
     if (byAuthor.exitCode === 0 || !byAuthor.errors.join('\n').includes("the pull request's author"))
       throw new Error(`A label the author added let a destructive change through:\n${byAuthor.log.slice(-2000)}`);
     return 'the diff check failed on the pull request; at deploy, refused before any change without the label, and with a label the author added';
+  }
+
+  /**
+   * drift.yml and sleep.yml on the first environment: a retention changed out of band is reported
+   * in one issue, which closes once the change is undone; then the environment is put to sleep
+   * (the smoke test says so and how to wake it) and woken (the smoke test passes).
+   */
+  private async operations(): Promise<string> {
+    const github = this.world.github!;
+    const names = this.names;
+    const drift = async (): Promise<ActionRun> => {
+      const env = await this.operator(this.config, 'drift');
+      const run = await this.cdkAction({ command: 'drift', 'assembly-dir': this.mainAssembly }, env, {
+        merge: commitSha(PULL_REQUESTS.routine, 0),
+      });
+      expectSuccess('cdk drift (drift.yml)', run);
+      return run;
+    };
+    const openIssues = () => github.issues().filter((issue) => issue.state === 'open');
+    const clean = await drift();
+    if (clean.outputs.drifted !== 'false' || openIssues().length > 0)
+      throw new Error(`Drift reported right after the deploy:\n${clean.summary}`);
+    // Out of band: someone shortens the retention of the app's log group in the console.
+    const logs = new CloudWatchLogsClient(motoClientConfig(this.world.aws!));
+    const outputs = await this.stackOutputs(names.serviceStack);
+    const logGroup = outputs.AppLogGroupName!;
+    await logs.send(new PutRetentionPolicyCommand({ logGroupName: logGroup, retentionInDays: 1 }));
+    const drifted = await drift();
+    if (drifted.outputs.drifted !== 'true' || openIssues().length !== 1)
+      throw new Error(`An out-of-band change was not reported in one issue:\n${drifted.summary}`);
+    const issue = openIssues()[0]!;
+    await logs.send(
+      new PutRetentionPolicyCommand({ logGroupName: logGroup, retentionInDays: this.config.logRetentionDays }),
+    );
+    const fixed = await drift();
+    if (fixed.outputs.drifted !== 'false' || openIssues().length > 0)
+      throw new Error(`The drift issue was not closed once the drift was gone:\n${fixed.summary}`);
+
+    // sleep.yml: the deploy role flips Awake with the deployed template; the smoke test knows.
+    const power = async (command: 'sleep' | 'wake'): Promise<ActionRun> => {
+      const { run: login, env } = await this.credentials(
+        this.job({ environment: this.config.name, workflow: 'sleep', eventName: 'workflow_dispatch' }),
+        this.role(this.config, 'deployRole'),
+      );
+      expectSuccess('aws-credentials (deploy role, sleep.yml)', login);
+      const run = await this.cdkAction({ command }, env, { merge: commitSha(PULL_REQUESTS.routine, 0) });
+      expectSuccess(`cdk ${command} (sleep.yml)`, run);
+      return run;
+    };
+    const asleep = await power('sleep');
+    const sleeping = await this.smokeRun(this.config, 'sleep');
+    if (sleeping.exitCode === 0 || !sleeping.errors.join('\n').includes('is asleep'))
+      throw new Error(
+        `The smoke test of a sleeping environment did not say it is asleep:\n${sleeping.errors.join('\n')}`,
+      );
+    const awake = await power('wake');
+    const smoke = await this.smokeRun(this.config, 'sleep');
+    expectSuccess('the smoke test after the wake', smoke);
+    this.expectNoRefusal();
+    return (
+      `drift: retention changed out of band → issue #${issue.number} opened, closed once undone; ` +
+      `sleep: ${asleep.outputs.state} (smoke test: "asleep, wake it with ..."), wake: ${awake.outputs.state}, smoke test ${smoke.outputs.status}`
+    );
+  }
+
+  private async stackOutputs(stackName: string): Promise<Record<string, string>> {
+    const cloudformation = new CloudFormationClient(motoClientConfig(this.world.aws!));
+    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   }
 
   private expectNoRefusal(): void {

@@ -130,9 +130,18 @@ function missingLines(output: string, expected: readonly string[]): string[] {
   for (const group of groups) {
     let from = 0;
     for (const line of group) {
-      const at = haystack.indexOf(collapse(line), from);
-      if (at < 0) missing.push(line);
-      else from = at + collapse(line).length;
+      // `<n>` stands for a number that depends on the configuration (a resource count).
+      const pattern = new RegExp(
+        collapse(line)
+          .split('<n>')
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('\\d+'),
+        'g',
+      );
+      pattern.lastIndex = from;
+      const match = pattern.exec(haystack);
+      if (!match) missing.push(line);
+      else from = match.index + match[0].length;
     }
   }
   return missing;

@@ -205,7 +205,7 @@ export class FoundationStack extends Stack {
     for (const forwarding of [operator.policy, developerPolicy]) {
       acknowledgeWildcards(
         forwarding,
-        "Tasks and services are scoped to this cluster (their ids are generated at run time); ecs:ListTasks has no resource type and is scoped by the ecs:cluster condition; sessions are scoped to those the caller started (their aws:ssmmessages:session-id tag is the caller's aws:userid). The operator role's read-only diagnostics (ECS DescribeTaskDefinition/DescribeClusters, EC2 Describe*, logs:DescribeLogGroups) have no resource type; IAM reads are limited to this environment's workload roles and policies, the simulation to the role itself, the stack read to the service stack (its id is generated).",
+        "Tasks and services are scoped to this cluster (their ids are generated at run time); ecs:ListTasks has no resource type and is scoped by the ecs:cluster condition; sessions are scoped to those the caller started (their aws:ssmmessages:session-id tag is the caller's aws:userid). The operator role's read-only diagnostics (ECS DescribeTaskDefinition/DescribeClusters, EC2 Describe*, logs:DescribeLogGroups) have no resource type; IAM reads are limited to this environment's workload roles and policies, the simulation to the role itself, the stack read to the service stack (its id is generated). Drift detection reads what the stacks hold: the two workload stacks (ids generated), their log groups (<stack>-*) and KMS keys (ids generated); its Describe* reads have no resource type.",
       );
     }
     acknowledgeWildcards(

@@ -117,23 +117,35 @@ export function driftDetectionStatements(scope: PolicyScope): iam.PolicyStatemen
       resources: ['*'], // no resource type: it takes the detection id
     }),
     new iam.PolicyStatement({
+      // The read handlers of the stacks' resource types (CloudFormation resource schemas,
+      // handlers.read.permissions, test/helpers/iam/data/cloudformation-handler-permissions.json).
       sid: 'DriftReadsTheResources',
       actions: [
-        'ec2:DescribeVpcs',
-        'ec2:DescribeSubnets',
-        'ec2:DescribeRouteTables',
-        'ec2:DescribeSecurityGroups',
-        'ec2:DescribeSecurityGroupRules',
-        'ec2:DescribeVpcEndpoints',
         'ec2:DescribeFlowLogs',
-        'logs:DescribeLogGroups',
+        'ec2:DescribeNetworkAcls',
+        'ec2:DescribeRouteTables',
+        'ec2:DescribeSecurityGroupRules',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeVpcAttribute',
+        'ec2:DescribeVpcEncryptionControls',
+        'ec2:DescribeVpcEndpoints',
+        'ec2:DescribeVpcs',
+        'ecr:DescribePullThroughCacheRules',
         'ecs:DescribeClusters',
         'ecs:DescribeServices',
         'ecs:DescribeTaskDefinition',
-        'ecr:DescribePullThroughCacheRules',
+        'logs:DescribeLogGroups',
+        'logs:DescribeResourcePolicies',
+        'vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation',
       ],
       resources: ['*'], // Describe* and these reads have no resource-level scope
       conditions: { StringEquals: { 'aws:RequestedRegion': scope.region } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DriftReadsTheLogGroups',
+      actions: ['logs:ListTagsForResource', 'logs:GetDataProtectionPolicy', 'logs:DescribeIndexPolicies'],
+      resources: scope.workloadStackNames.map((stack) => arn(scope, 'logs', `log-group:${stack}-*`)),
     }),
     new iam.PolicyStatement({
       sid: 'DriftReadsTheRolesAndKey',

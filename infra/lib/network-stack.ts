@@ -78,6 +78,10 @@ export class NetworkStack extends Stack {
  * with its previous template and only this parameter changed, and a deploy keeps the parameter's
  * current value, so a deploy while asleep leaves the environment asleep. Returns the condition
  * the stack's sleeping resources follow.
+ *
+ * The constructs record the schedule on each sleeping resource as well: CloudFormation refuses an
+ * update that changes only the template's Metadata (CloudFormation User Guide, "Metadata"), while a
+ * resource's Metadata changes on its own, and the cost estimate reads resources.
  */
 export function addAwakeSwitch(stack: Stack, schedule: Schedule | undefined, whenTrue: string): CfnCondition {
   const parameter = new CfnParameter(stack, AWAKE_PARAMETER, {

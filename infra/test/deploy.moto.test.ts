@@ -25,6 +25,7 @@ import {
   foundationDeployArgs,
   GITHUB_OIDC_HOST,
   jobWorkflowRef,
+  ROLE_WORKFLOWS,
   OIDC_PROVIDER_STACK,
   oidcProviderArn,
   resourceNames,
@@ -244,7 +245,9 @@ describe(`deploy ${FIRST.name} to the local AWS (moto) with the CDK CLI`, () => 
       StringEquals: {
         [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
         [`${GITHUB_OIDC_HOST}:sub`]: `${prefix}:environment:${FIRST.name}`,
-        [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: jobWorkflowRef(FIRST.github, 'deploy.yml', FIRST.github.mainBranch),
+        [`${GITHUB_OIDC_HOST}:job_workflow_ref`]: ROLE_WORKFLOWS.deployRole.map((file) =>
+          jobWorkflowRef(FIRST.github, file, FIRST.github.mainBranch),
+        ),
         ...(FIRST.github.repoId !== undefined && FIRST.github.ownerId !== undefined
           ? {
               [`${GITHUB_OIDC_HOST}:repository_id`]: FIRST.github.repoId,

@@ -139,8 +139,11 @@ describe(`foundation stack of ${FIRST.name}`, () => {
     },
   );
 
-  it('names the workflows of the deploy role (deploy.yml) and of the operator role (deploy.yml and smoke-test.yml)', () => {
-    expect(ROLE_WORKFLOWS).toEqual({ deployRole: ['deploy.yml'], operatorRole: ['deploy.yml', 'smoke-test.yml'] });
+  it('names the workflows of the deploy role (deploy, sleep) and of the operator role (deploy, smoke test, sleep, drift)', () => {
+    expect(ROLE_WORKFLOWS).toEqual({
+      deployRole: ['deploy.yml', 'sleep.yml'],
+      operatorRole: ['deploy.yml', 'smoke-test.yml', 'sleep.yml', 'drift.yml'],
+    });
     expect(jobWorkflowRef({ owner: 'octo-org', repo: 'infra' }, 'deploy.yml', 'main')).toBe(
       'octo-org/infra/.github/workflows/deploy.yml@refs/heads/main',
     );
@@ -235,10 +238,11 @@ describe(`foundation stack of ${FIRST.name}`, () => {
       'ssm:TerminateSession',
     ];
     expect(actions(statements)).toEqual(expect.arrayContaining(forwarding));
-    // Beyond forwarding, only reads (the stack outputs and the doctor's diagnostics).
+    // Beyond forwarding, only reads (the stack outputs, the doctor's diagnostics) and drift detection
+    // (which starts a detection that changes nothing, then reads).
     for (const action of actions(statements).filter((a) => !forwarding.includes(a))) {
       expect(action).toMatch(
-        /^(cloudformation:DescribeStacks|ecs:Describe\w+|ec2:Describe\w+|iam:(Get|List)\w+|iam:SimulatePrincipalPolicy|logs:DescribeLogGroups)$/,
+        /^(cloudformation:(Describe\w+|GetTemplate|ListStackResources|DetectStack(Resource)?Drift)|ecs:Describe\w+|ec2:Describe\w+|ecr:Describe\w+|iam:(Get|List)\w+|iam:SimulatePrincipalPolicy|logs:(Describe|Get|List)\w+|kms:(Describe|Get|List)\w+|vpc-lattice:Describe\w+)$/,
       );
     }
     const listTasks = statements.find((s) => actions([s]).includes('ecs:ListTasks'))!;

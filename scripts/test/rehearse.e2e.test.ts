@@ -71,17 +71,26 @@ describe('npm run rehearse', () => {
     const code = await run.exited;
     const text = run.output();
     expect([code, text]).toEqual([0, expect.stringContaining('Rehearsal passed.')]);
-    for (let step = 1; step <= 6; step++) expect(text).toContain(`[${step}/6] `);
+    for (let step = 1; step <= 7; step++) expect(text).toContain(`[${step}/7] `);
     // The administrator's set-up is docs/setup.md's commands, for every configured environment.
     expect(text).toMatch(/\d+ documented commands: /);
     for (const env of ENVIRONMENTS)
       expect(text).toContain(`${env.name} (foundation, bootstrap ${env.name}-cdk-bootstrap)`);
+    // A diff per environment; the merge promotes the same assembly from the first to the next one
+    // (in the same account and region), each deployed by its own deploy role and smoke-tested.
+    const next = ENVIRONMENTS.slice(1).find((env) => env.account === FIRST!.account && env.region === FIRST!.region);
+    const promoted = [FIRST!, ...(next ? [next] : [])];
+    expect(text).toContain(`#41 reviewed in ${promoted.length} environment(s) and merged; the same assembly promoted`);
+    for (const env of promoted)
+      expect(text).toMatch(new RegExp(`${env.name}: deployed as ${env.name}-github-deploy, GET / → 200 in [\\d.]+ ms`));
+    expect(text).toContain('a new task definition revision is routine; one comment by the workflow');
     expect(text).toContain(
-      `deployed ${FIRST!.name}-network and ${FIRST!.name}-service with arn:aws:sts::${FIRST!.account}:assumed-role/${FIRST!.name}-github-deploy/`,
+      'the diff check failed on the pull request; at deploy, refused before any change without the label, and with a label the author added',
     );
-    expect(text).toMatch(/blocked without the label, passed with it; one comment, updated in place/);
-    expect(text).toMatch(/smoke test: GET \/ → 200 in [\d.]+ ms through session/);
-    expect(text).toContain('VPC replacement blocked without the label; pull-request token refused by the deploy role');
+    expect(text).toMatch(
+      /drift: retention changed out of band → issue #\d+ opened, closed once undone; sleep: asleep \(smoke test: "asleep, wake it with \.\.\."\), wake: awake, smoke test 200/,
+    );
+    expect(text).toContain('a pull-request token refused by the deploy role');
     if (SECOND && SECOND.account === FIRST!.account)
       expect(text).toContain(`${FIRST!.name}'s deploy role refused ${SECOND.name}'s bootstrap`);
     expect(text).toContain('a bootstrap before its foundation refused (the execution policy does not exist)');

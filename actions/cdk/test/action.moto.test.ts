@@ -46,6 +46,8 @@ const BASE: ConfigOverrides = {
   azCount: 2,
   task: { cpu: 256, memoryMiB: 512, architecture: 'ARM64', spot: false, desiredCount: 1 },
   ec2DebugEndpoints: false,
+  // Always on: a schedule would price the endpoints and the task for its awake hours only.
+  schedule: undefined,
 };
 
 describe('actions/cdk against moto and a local GitHub API', () => {

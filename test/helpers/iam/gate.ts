@@ -544,24 +544,24 @@ export class IamGate {
     const { TemplateBody = '{}' } = await cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
     const template = parseTemplate(TemplateBody);
     // Only the types drift detection reads (drift.ts): the others are NOT_CHECKED, nothing is read.
-    const read = Object.fromEntries(
-      Object.entries(template.Resources ?? {}).filter(([, resource]) => DRIFT_CHECKED_TYPES.includes(resource.Type)),
+    // The whole template is evaluated (a log group's key is another resource, or another stack's export).
+    const exports = await regionExports(
+      cloudformation,
+      new KMSClient({ ...motoClientConfig(this.options.aws), region }),
     );
-    const findings = templatePermissionFindings(
-      { ...template, Resources: read },
-      {
-        stackName,
-        account: caller.account,
-        region,
-        partition: this.partition,
-        deployer: {
-          name: caller.roleName,
-          identityPolicies: role?.identityPolicies ?? [],
-          permissionsBoundary: role?.permissionsBoundary,
-        },
-        handlers: ['read'],
+    const findings = templatePermissionFindings(template, {
+      ...exports,
+      stackName,
+      account: caller.account,
+      region,
+      partition: this.partition,
+      deployer: {
+        name: caller.roleName,
+        identityPolicies: role?.identityPolicies ?? [],
+        permissionsBoundary: role?.permissionsBoundary,
       },
-    );
+      handlers: ['read'],
+    }).filter((finding) => DRIFT_CHECKED_TYPES.includes(finding.type));
     return findings.map((f) => `${f.logicalId} (${f.type}): ${caller.arn} is not authorized to perform ${f.action}`);
   }
 
