@@ -32,6 +32,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { App } from 'aws-cdk-lib';
+import { commentMarker } from '../actions/cdk/src/render.js';
 import { errorMessage } from '../actions/shared/src/errors.js';
 import { addEnvironments } from '../infra/lib/build-app.js';
 import { cdkJsonContext } from '../infra/lib/cdk-json.js';
@@ -527,10 +528,11 @@ class Rehearsal {
       throw new Error(
         `A bigger task (a new task definition revision) was called destructive:\n${diff.log.slice(-2000)}`,
       );
-    const comments = this.world.github!.comments(number);
+    const comment = this.world.github!.comments(number).find((c) => c.body.includes(commentMarker(this.config.name)));
+    if (!comment) throw new Error(`#${number} has no diff comment of ${this.config.name}`);
     mkdirSync(this.outputDir, { recursive: true });
     const file = join(this.outputDir, 'pr-comment.md');
-    writeFileSync(file, comments[0]!.body);
+    writeFileSync(file, comment.body);
     const merge = commitSha(number, 0);
     this.world.github!.mergePullRequest(number, merge);
     this.mainAssembly = changed;

@@ -99,11 +99,11 @@ describe('npm run rehearse', () => {
     expect(comment).toContain(commentMarker(FIRST!.name));
     expect(comment).toContain('AWS::ECS::TaskDefinition');
     for (const port of endpoints(text)) expect(await isPortClosed(port)).toBe(true);
-  }, 240_000);
+  }, 420_000);
 
   it('stops everything it started on Ctrl-C', async () => {
     const run = rehearse(['--keep-output', output]);
-    await run.waitFor(/\[2\/6\] /, 60_000);
+    await run.waitFor(/\[2\/7\] /, 60_000);
     run.interrupt();
     expect(await run.exited).toBe(130);
     expect(run.output()).toContain('Interrupted: stopping everything the rehearsal started...');

@@ -58,6 +58,9 @@ export const REMOVAL_CLASSIFICATION: Readonly<Record<string, TypeClassification>
   'AWS::ECS::Cluster': destructive(
     'The service and its tasks run in it, and the operator and developer rights name it: without it the application stops.',
   ),
+  'AWS::ECS::ClusterCapacityProviderAssociations': destructive(
+    'It gives the cluster its capacity providers (Fargate Spot): without it the service’s strategy names a provider the cluster lacks and no task starts.',
+  ),
   'AWS::ECS::Service': destructive(
     'Removing or replacing it stops the running tasks: the application is unavailable until new ones are healthy.',
   ),

@@ -549,19 +549,28 @@ export class IamGate {
       cloudformation,
       new KMSClient({ ...motoClientConfig(this.options.aws), region }),
     );
-    const findings = templatePermissionFindings(template, {
-      ...exports,
-      stackName,
-      account: caller.account,
-      region,
-      partition: this.partition,
-      deployer: {
-        name: caller.roleName,
-        identityPolicies: role?.identityPolicies ?? [],
-        permissionsBoundary: role?.permissionsBoundary,
+    // The read handlers of the checked types; the stack's own keys stay for their key policies.
+    const read = Object.fromEntries(
+      Object.entries(template.Resources ?? {}).filter(
+        ([, resource]) => DRIFT_CHECKED_TYPES.includes(resource.Type) || resource.Type === 'AWS::KMS::Key',
+      ),
+    );
+    const findings = templatePermissionFindings(
+      { ...template, Resources: read },
+      {
+        ...exports,
+        stackName,
+        account: caller.account,
+        region,
+        partition: this.partition,
+        deployer: {
+          name: caller.roleName,
+          identityPolicies: role?.identityPolicies ?? [],
+          permissionsBoundary: role?.permissionsBoundary,
+        },
+        handlers: ['read'],
       },
-      handlers: ['read'],
-    }).filter((finding) => DRIFT_CHECKED_TYPES.includes(finding.type));
+    ).filter((finding) => DRIFT_CHECKED_TYPES.includes(finding.type));
     return findings.map((f) => `${f.logicalId} (${f.type}): ${caller.arn} is not authorized to perform ${f.action}`);
   }
 
