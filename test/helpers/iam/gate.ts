@@ -549,14 +549,18 @@ export class IamGate {
       cloudformation,
       new KMSClient({ ...motoClientConfig(this.options.aws), region }),
     );
-    // The read handlers of the checked types; the stack's own keys stay for their key policies.
-    const read = Object.fromEntries(
-      Object.entries(template.Resources ?? {}).filter(
-        ([, resource]) => DRIFT_CHECKED_TYPES.includes(resource.Type) || resource.Type === 'AWS::KMS::Key',
-      ),
+    // The others stay as placeholders (no handler, nothing read) so that references to them resolve;
+    // keys keep their key policies.
+    const resources = Object.fromEntries(
+      Object.entries(template.Resources ?? {}).map(([id, resource]) => [
+        id,
+        DRIFT_CHECKED_TYPES.includes(resource.Type) || resource.Type === 'AWS::KMS::Key'
+          ? resource
+          : { Type: 'AWS::CloudFormation::WaitConditionHandle' },
+      ]),
     );
     const findings = templatePermissionFindings(
-      { ...template, Resources: read },
+      { ...template, Resources: resources },
       {
         ...exports,
         stackName,
