@@ -639,7 +639,7 @@ const ORIGINAL: Sizing = {
 const REFERENCE: EnvironmentConfig = resolveEnvironments([
   environmentFromEntry(
     { name: 'reference', account: '111122223333', region: PRICE_TABLE.region, vpcCidr: '10.0.0.0/22' },
-    { owner: 'example-org', repo: 'example-repo' },
+    PROJECT.github,
   ),
 ])[0]!;
 

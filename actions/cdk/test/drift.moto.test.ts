@@ -1,21 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { App } from 'aws-cdk-lib';
-import { addEnvironments } from '../../../infra/lib/build-app.js';
-import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
-import { enforceNag } from '../../../infra/lib/nag.js';
-import { bootstrapArgs, resourceNames } from '../../../infra/lib/names.js';
+import { resourceNames } from '../../../infra/lib/names.js';
 import { PROJECT } from '../../../infra/lib/project.js';
-import { environment, FIRST, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
+import { FIRST } from '../../../infra/test/helpers/app.js';
 import { runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
-import { cdk } from '../../../test/helpers/cdk-cli.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
-import { IamGate } from '../../../test/helpers/iam/gate.js';
-import { deployFoundation } from '../../../test/helpers/local-stacks.js';
-import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
+import { motoClientConfig } from '../../../test/helpers/moto.js';
 import { driftMarker } from '../src/drift.js';
+import { BootstrappedEnvironment } from './helpers/bootstrapped-environment.js';
 
 /**
  * The drift command of the bundled cdk action (drift.yml), against the local AWS, whose drift
@@ -27,32 +18,13 @@ const ENV = FIRST.name;
 const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
 
 describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () => {
-  let aws: LocalAws;
-  let gate: IamGate;
-  let admin: { accessKeyId: string; secretAccessKey: string };
+  let world: BootstrappedEnvironment;
   let api: GitHubApi;
-  let work: string;
   let base = '';
   let changed = '';
   let appLogGroup = '';
 
-  function synth(name: string, overrides: ConfigOverrides): string {
-    const outdir = join(work, name);
-    const app = new App({ outdir, context: cdkJsonContext() });
-    addEnvironments(app, [environment(ENV, { ...overrides, account: aws.account, region: aws.region })]);
-    enforceNag(app);
-    app.synth();
-    return outdir;
-  }
-
-  const env = () => ({
-    AWS_ENDPOINT_URL: gate.endpoint,
-    AWS_ACCESS_KEY_ID: admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-    AWS_REGION: aws.region,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_API_URL: api.url,
-  });
+  const env = () => world.env({ GITHUB_API_URL: api.url });
 
   const drift = (assembly: string): Promise<ActionRun> =>
     runAction('cdk', {
@@ -66,16 +38,10 @@ describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () 
     api.issues().filter((issue) => issue.state === 'open' && issue.body.includes(driftMarker(ENV)));
 
   beforeAll(async () => {
-    aws = await startMoto({ awsManagedPolicies: true });
-    gate = await new IamGate({ aws }).start();
-    admin = gate.administrator();
     api = await startGitHubApi();
-    work = mkdtempSync(join(tmpdir(), 'drift-'));
-    base = synth('base', {});
-    changed = synth('changed', { logRetentionDays: FIRST.logRetentionDays === 90 ? 60 : 90 });
-    await deployFoundation(aws, ENV, { bootstrapVersion: false });
-    const target = environment(ENV, { account: aws.account, region: aws.region });
-    await cdk(bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: base }), gate.env(admin));
+    world = await BootstrappedEnvironment.start(ENV);
+    base = world.base;
+    changed = world.synth('changed', { logRetentionDays: FIRST.logRetentionDays === 90 ? 60 : 90 });
     const deployed = await runAction('cdk', {
       inputs: {
         command: 'deploy',
@@ -95,9 +61,7 @@ describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () 
 
   afterAll(async () => {
     await api?.stop();
-    await gate?.stop();
-    await aws?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it('finds no drift right after the deploy, and opens no issue', async () => {
@@ -112,7 +76,7 @@ describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () 
   });
 
   it('reports an out-of-band change with its property, in one issue, updated on the next run', async () => {
-    const logs = new CloudWatchLogsClient(motoClientConfig(aws));
+    const logs = new CloudWatchLogsClient(motoClientConfig(world.aws));
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: appLogGroup, retentionInDays: 1 }));
     const first = await drift(base);
     expect(first.outputs.drifted).toBe('true');
@@ -129,7 +93,7 @@ describe('drift detection (bundled cdk action, local AWS, GitHub stand-in)', () 
   it('reports main that never deployed, and closes the issue once everything matches again', async () => {
     const notDeployed = await drift(changed);
     expect(notDeployed.summary).toContain('### Main is not deployed');
-    const logs = new CloudWatchLogsClient(motoClientConfig(aws));
+    const logs = new CloudWatchLogsClient(motoClientConfig(world.aws));
     await logs.send(
       new PutRetentionPolicyCommand({ logGroupName: appLogGroup, retentionInDays: FIRST.logRetentionDays }),
     );

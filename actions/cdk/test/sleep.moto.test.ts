@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CloudFormationClient,
   DescribeStacksCommand,
@@ -9,19 +6,13 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { App } from 'aws-cdk-lib';
-import { addEnvironments } from '../../../infra/lib/build-app.js';
-import { cdkJsonContext } from '../../../infra/lib/cdk-json.js';
-import { enforceNag } from '../../../infra/lib/nag.js';
-import { bootstrapArgs, resourceNames } from '../../../infra/lib/names.js';
+import { resourceNames } from '../../../infra/lib/names.js';
 import { PROJECT } from '../../../infra/lib/project.js';
-import { environment, FIRST, type ConfigOverrides } from '../../../infra/test/helpers/app.js';
+import { FIRST } from '../../../infra/test/helpers/app.js';
 import { runAction, type ActionRun } from '../../../test/helpers/action-runner.js';
-import { cdk } from '../../../test/helpers/cdk-cli.js';
-import { IamGate } from '../../../test/helpers/iam/gate.js';
-import { deployFoundation } from '../../../test/helpers/local-stacks.js';
-import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
+import { motoClientConfig } from '../../../test/helpers/moto.js';
 import { AWAKE_PARAMETER } from '../src/sleep.js';
+import { BootstrappedEnvironment } from './helpers/bootstrapped-environment.js';
 
 /**
  * Sleep and wake of the bundled cdk action (sleep.yml) against the local AWS behind the IAM gate:
@@ -33,28 +24,9 @@ const NAMES = resourceNames(FIRST);
 const REPOSITORY = `${PROJECT.github.owner}/${PROJECT.github.repo}`;
 
 describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', () => {
-  let aws: LocalAws;
-  let gate: IamGate;
-  let admin: { accessKeyId: string; secretAccessKey: string };
-  let work: string;
-  let base = '';
+  let world: BootstrappedEnvironment;
 
-  function synth(name: string, overrides: ConfigOverrides): string {
-    const outdir = join(work, name);
-    const app = new App({ outdir, context: cdkJsonContext() });
-    addEnvironments(app, [environment(ENV, { ...overrides, account: aws.account, region: aws.region })]);
-    enforceNag(app);
-    app.synth();
-    return outdir;
-  }
-
-  const env = () => ({
-    AWS_ENDPOINT_URL: gate.endpoint,
-    AWS_ACCESS_KEY_ID: admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-    AWS_REGION: aws.region,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const env = () => world.env();
 
   const action = (inputs: Record<string, string>): Promise<ActionRun> =>
     runAction('cdk', {
@@ -71,12 +43,12 @@ describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', (
   async function shape() {
     // Through the gate, as the deploy sees it (GetTemplate answers with the template as sent).
     const cloudformation = new CloudFormationClient({
-      endpoint: gate.endpoint,
-      region: aws.region,
-      credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+      endpoint: world.gate.endpoint,
+      region: world.aws.region,
+      credentials: world.admin,
     });
-    const ec2 = new EC2Client(motoClientConfig(aws));
-    const ecs = new ECSClient(motoClientConfig(aws));
+    const ec2 = new EC2Client(motoClientConfig(world.aws));
+    const ecs = new ECSClient(motoClientConfig(world.aws));
     const { VpcEndpoints = [] } = await ec2.send(new DescribeVpcEndpointsCommand({}));
     const { services = [] } = await ecs.send(
       new DescribeServicesCommand({ cluster: NAMES.cluster, services: [NAMES.service] }),
@@ -100,22 +72,13 @@ describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', (
   }
 
   beforeAll(async () => {
-    aws = await startMoto({ awsManagedPolicies: true });
-    gate = await new IamGate({ aws }).start();
-    admin = gate.administrator();
-    work = mkdtempSync(join(tmpdir(), 'sleep-'));
-    base = synth('base', {});
-    await deployFoundation(aws, ENV, { bootstrapVersion: false });
-    const target = environment(ENV, { account: aws.account, region: aws.region });
-    await cdk(bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: base }), gate.env(admin));
-    const deployed = await deploy(base);
+    world = await BootstrappedEnvironment.start(ENV);
+    const deployed = await deploy(world.base);
     expect([deployed.exitCode, deployed.errors]).toEqual([0, []]);
   }, 300_000);
 
   afterAll(async () => {
-    await gate?.stop();
-    await aws?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it('puts the environment to sleep with the deployed template: no interface endpoint, no task wanted', async () => {
@@ -132,7 +95,7 @@ describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', (
     const after = await shape();
     expect(after).toMatchObject({ awake: ['false', 'false'], interfaceEndpoints: 0, desiredCount: 0 });
     expect(after.templates).toEqual(before.templates); // the same template: only the parameter changed
-    expect(gate.refusals).toEqual([]);
+    expect(world.gate.refusals).toEqual([]);
 
     const again = await action({ command: 'sleep' });
     expect(again.outputs).toMatchObject({ state: 'asleep', changed: 'false' });
@@ -140,14 +103,14 @@ describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', (
   }, 300_000);
 
   it('keeps a sleeping environment asleep through a deploy', async () => {
-    const changed = synth('changed', { logRetentionDays: FIRST.logRetentionDays === 90 ? 60 : 90 });
+    const changed = world.synth('changed', { logRetentionDays: FIRST.logRetentionDays === 90 ? 60 : 90 });
     const run = await deploy(changed);
     expect([run.exitCode, run.errors]).toEqual([0, []]);
     expect(await shape()).toMatchObject({ awake: ['false', 'false'], interfaceEndpoints: 0, desiredCount: 0 });
   }, 300_000);
 
   it('wakes it as its schedule wants (none: always awake), the network first', async () => {
-    const asleep = new CloudFormationClient(motoClientConfig(aws));
+    const asleep = new CloudFormationClient(motoClientConfig(world.aws));
     const before = {
       endpointResources: (
         (await asleep.send(new ListStackResourcesCommand({ StackName: NAMES.networkStack }))).StackResourceSummaries ??
@@ -163,14 +126,14 @@ describe('sleep and wake (bundled cdk action, local AWS behind the IAM gate)', (
     // The stack holds its interface endpoints again. (moto 5 re-adds a removed resource from a
     // stale record of it instead of creating it, so EC2 here does not show them again; the
     // asleep test above shows them gone from EC2.)
-    const cloudformation = new CloudFormationClient(motoClientConfig(aws));
+    const cloudformation = new CloudFormationClient(motoClientConfig(world.aws));
     const { StackResourceSummaries = [] } = await cloudformation.send(
       new ListStackResourcesCommand({ StackName: NAMES.networkStack }),
     );
     expect(StackResourceSummaries.filter((r) => r.ResourceType === 'AWS::EC2::VPCEndpoint').length).toBeGreaterThan(
       before.endpointResources,
     );
-    expect(gate.refusals).toEqual([]);
+    expect(world.gate.refusals).toEqual([]);
   }, 300_000);
 
   it('refuses a malformed schedule, naming what was expected', async () => {
