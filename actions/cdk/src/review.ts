@@ -13,7 +13,7 @@ import { fullDiff, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { UserInputError, withOperation } from '../../shared/src/errors.js';
 import type { Logger } from '../../shared/src/logger.js';
-import { upsertStickyComment, type GitHubClient, type PullRequestRef } from './comment.js';
+import { pullRequestLabels, upsertStickyComment, type GitHubClient, type PullRequestRef } from './comment.js';
 import type { SelectedStack } from './commands.js';
 import { deployedTemplate, readDiffDataDir, type DiffData } from './diff-data.js';
 import {
@@ -101,7 +101,7 @@ export async function runComment(
     throw new UserInputError(`No diff data for the head commit ${input.headSha} in ${input.dataDir}.`);
   const { github, logger } = deps;
   const pr = input.pullRequest;
-  let labels = await currentLabels(github, pr);
+  let labels = await pullRequestLabels(github, pr);
   const lines: string[] = [];
   for (const environment of data) {
     const marker = commentMarker(environment.environment);
@@ -132,20 +132,6 @@ export async function runComment(
     message: `Diff comments on #${pr.number}: ${lines.join('; ')}.`,
     summary: `### Diff comments on #${pr.number}\n\n${lines.map((line) => `- ${line}`).join('\n')}\n`,
   };
-}
-
-async function currentLabels(github: GitHubClient, pr: PullRequestRef): Promise<string[]> {
-  try {
-    const labels = await github.paginate(github.rest.issues.listLabelsOnIssue, {
-      owner: pr.owner,
-      repo: pr.repo,
-      issue_number: pr.number,
-      per_page: 100,
-    });
-    return labels.map((label) => label.name);
-  } catch (error) {
-    throw withOperation(`Reading the labels of #${pr.number}`, error);
-  }
 }
 
 async function ownComment(
