@@ -4,21 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceNames } from '../lib/names.js';
 import { ENVIRONMENTS } from '../lib/project.js';
+import { AMBIENT_AWS_VARIABLES } from '../../test/helpers/moto.js';
 import { repositoryCopy } from '../../test/helpers/work-copy.js';
 
 /** Variables that would give the CLI credentials; removed so it runs as on a machine with none. */
-const CREDENTIAL_VARIABLES = [
-  'AWS_PROFILE',
-  'AWS_DEFAULT_PROFILE',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_ROLE_ARN',
-  'AWS_WEB_IDENTITY_TOKEN_FILE',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  'CDK_DEFAULT_ACCOUNT',
-];
+const CREDENTIAL_VARIABLES = [...AMBIENT_AWS_VARIABLES, 'CDK_DEFAULT_ACCOUNT'];
 
 describe('the CDK app run by the CLI without AWS credentials', () => {
   it('`npx cdk diff` says how to sign in', () => {

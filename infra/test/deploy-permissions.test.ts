@@ -30,15 +30,17 @@ const template = (stackName: string, account: string, region: string): Template 
   return stack.template as Template;
 };
 
+/** The environment's execution role, by its ARN too: the stacks' KMS key policies name it. */
+const executionDeployer = (config: (typeof ENVIRONMENTS)[number], foundation: Template): Deployer => ({
+  ...executionRole(config, foundation),
+  arn: bootstrapNames({ ...config, qualifier: config.bootstrapQualifier }).roleArn('cfn-exec'),
+});
+
 describe.each(ENVIRONMENTS.map((env) => [env.name, env] as const))('%s', (_name, config) => {
   const names = resourceNames(config);
   const stacks = environments.get(config.name)!;
   const foundation = template(names.foundationStack, config.account, config.region);
-  // The execution role by its ARN too: the stacks' KMS key policies name it.
-  const execution = {
-    ...executionRole(config, foundation),
-    arn: bootstrapNames({ ...config, qualifier: config.bootstrapQualifier }).roleArn('cfn-exec'),
-  };
+  const execution = executionDeployer(config, foundation);
   // The service stack imports the environment's log key from the network stack.
   const exported = stackExports(
     [{ stackName: names.networkStack, template: template(names.networkStack, config.account, config.region) }],
@@ -107,10 +109,7 @@ describe(`the execution role of ${ENVIRONMENTS[0]!.name} stays within its enviro
   const names = resourceNames(config);
   const stacks = environments.get(config.name)!;
   const foundation = template(names.foundationStack, config.account, config.region);
-  const execution = {
-    ...executionRole(config, foundation),
-    arn: bootstrapNames({ ...config, qualifier: config.bootstrapQualifier }).roleArn('cfn-exec'),
-  };
+  const execution = executionDeployer(config, foundation);
   const network = template(names.networkStack, config.account, config.region);
   const tags = stacks.network.tags.tagValues();
   const denied = (tpl: Template, stackTags: Record<string, string> = tags): string[] =>

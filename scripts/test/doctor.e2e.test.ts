@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { resourceNames } from '../../infra/lib/names.js';
 import { ENVIRONMENTS } from '../../infra/lib/project.js';
 import { startDoctorWorld, type DoctorWorld } from '../../test/helpers/doctor-world.js';
+import { escapeRegExp, UNCONFIGURED_ENVIRONMENT } from '../../test/helpers/configured.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -25,11 +26,8 @@ function runDoctorCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: n
 /** The environment the world deploys (the first configured one), and its names. */
 const ENV = ENVIRONMENTS[0]!;
 const NAMES = resourceNames(ENV);
-/** A valid environment name that the configuration does not have. */
-const UNCONFIGURED = ['nosuchenv', 'missing-env', 'other-env'].find(
-  (name) => !ENVIRONMENTS.some((e) => e.name === name),
-)!;
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const UNCONFIGURED = UNCONFIGURED_ENVIRONMENT;
+const escape = escapeRegExp;
 
 /** The doctor CLI against the first configured environment's stacks in moto and the ECS emulator, end to end. */
 describe('npm run doctor', () => {

@@ -10,15 +10,13 @@ import { startNginx, type LocalNginx } from '../../test/helpers/nginx.js';
 import { OUTPUTS } from '../../test/helpers/ssm-emulator/agent-session.js';
 import { SsmEmulator, type EmulatorOptions } from '../../test/helpers/ssm-emulator/emulator.js';
 import { healthyScenario } from '../../test/helpers/ssm-emulator/scenario.js';
+import { escapeRegExp, UNCONFIGURED_ENVIRONMENT } from '../../test/helpers/configured.js';
 
 /** The first configured environment, which the emulator's healthy scenario plays by default. */
 const ENV = ENVIRONMENTS[0]!;
 const NAMES = resourceNames(ENV);
-/** A valid environment name that the configuration does not have. */
-const UNCONFIGURED = ['nosuchenv', 'missing-env', 'other-env'].find(
-  (name) => !ENVIRONMENTS.some((e) => e.name === name),
-)!;
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const UNCONFIGURED = UNCONFIGURED_ENVIRONMENT;
+const escape = escapeRegExp;
 
 const run = promisify(execFile);
 const TWENTY_MB = randomBytes(20 * 1024 * 1024);

@@ -28,7 +28,7 @@ export interface LocalAws {
 }
 
 /** Variables that would point a child process at a real AWS account; never passed on. */
-const AMBIENT_AWS_VARIABLES = [
+export const AMBIENT_AWS_VARIABLES = [
   'AWS_PROFILE',
   'AWS_DEFAULT_PROFILE',
   'AWS_ACCESS_KEY_ID',

@@ -468,11 +468,7 @@ export class IamGate {
           `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${operation}Response>`,
       ),
     });
-    const text = (value: unknown): string =>
-      String(value ?? '')
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;');
+    const text = (value: unknown): string => escapeXml(String(value ?? ''));
     if (call.operation === 'DetectStackDrift') {
       const stackName =
         String(call.params.StackName ?? '')
@@ -761,7 +757,7 @@ function errorReply(call: AwsCall, status: number, code: string, message: string
       body: Buffer.from(JSON.stringify({ __type: code, message })),
     };
   }
-  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const escaped = escapeXml(message);
   if (call.protocol === 'rest-xml') {
     return {
       status,
