@@ -9,17 +9,23 @@
  *   npm run build:actions [-- --outdir DIR]   (DIR/<name>/... instead of actions/<name>/dist/...)
  *   npm run check:dist                         (rebuild, then fail if dist/ differs from Git)
  *
- * An action that bundles @aws-cdk/toolkit-lib (actions/cdk) also gets, in dist/, the data files the
- * bundled code reads at run time: the CloudFormation resource spec (`db.json.gz`, without which the
- * diff crashes) and a `package.json` with toolkit-lib's version (the toolkit looks for one above
- * its own file to learn its version). See `serviceSpecNextToBundle`.
+ * An action that bundles the CloudFormation diff (actions/cdk) also gets, in dist/, the data files
+ * the bundled code reads at run time: the resource-model table that stands in for the AWS service
+ * spec database (`resource-models.json`, see scripts/lib/resource-model-table.ts) and a
+ * `package.json` with toolkit-lib's version (the toolkit looks for one above its own file to learn
+ * its version).
+ *
+ * Start-up matters: the action starts for every diff, deploy and comment, so the SDK clients the
+ * toolkit requires but the action rarely uses load on first use (scripts/lib/lazy-sdk-clients.ts).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { cliArgs, type CliSpec } from './lib/args.js';
+import { lazySdkClients } from './lib/lazy-sdk-clients.js';
+import { resourceModelTable, writeResourceModelTable } from './lib/resource-model-table.js';
 
 const ACTIONS_DIR = fileURLToPath(new URL('../actions/', import.meta.url));
 
@@ -51,10 +57,10 @@ export async function buildAction(name: string, outdir = join(ACTIONS_DIR, name,
       sourcemap: false,
       charset: 'utf8',
     };
-    const result = await build({ ...options, metafile: true, plugins: [serviceSpecNextToBundle] });
+    const result = await build({ ...options, metafile: true, plugins: [resourceModelTable, lazySdkClients] });
     written.push(outfile);
     const inputs = Object.keys(result.metafile?.inputs ?? {});
-    if (inputs.some((input) => input.includes('node_modules/@aws-cdk/aws-service-spec/'))) {
+    if (inputs.some((input) => input.includes('node_modules/@aws-cdk/cloudformation-diff/'))) {
       written.push(...writeToolkitData(outdir));
     }
   }
@@ -63,32 +69,11 @@ export async function buildAction(name: string, outdir = join(ACTIONS_DIR, name,
 }
 
 const require = createRequire(import.meta.url);
-const SERVICE_SPEC_DB = "path.join(__dirname, '..', DB_COMPRESSED)";
 
-/**
- * @aws-cdk/aws-service-spec finds its database at `<its lib>/../db.json.gz`. Bundled, `__dirname`
- * is dist/, so `..` would be the action's folder: point it at dist/ itself, where
- * `writeToolkitData` copies the file. Fails the build if the library changes how it finds the file.
- */
-const serviceSpecNextToBundle: Plugin = {
-  name: 'service-spec-next-to-bundle',
-  setup(plugin) {
-    plugin.onLoad({ filter: /[\\/]@aws-cdk[\\/]aws-service-spec[\\/]lib[\\/]index\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      if (!source.includes(SERVICE_SPEC_DB)) {
-        throw new Error(`${args.path} no longer contains ${SERVICE_SPEC_DB}: update scripts/build-actions.ts`);
-      }
-      return { contents: source.replace(SERVICE_SPEC_DB, 'path.join(__dirname, DB_COMPRESSED)'), loader: 'js' };
-    });
-  },
-};
-
-/** Copies the service spec database and writes the toolkit's package.json into `outdir`. */
+/** Writes the resource-model table and the toolkit's package.json into `outdir`. */
 function writeToolkitData(outdir: string): string[] {
   mkdirSync(outdir, { recursive: true });
-  const specPackage = require.resolve('@aws-cdk/aws-service-spec/package.json');
-  const database = join(outdir, 'db.json.gz');
-  copyFileSync(join(dirname(specPackage), 'db.json.gz'), database);
+  const table = writeResourceModelTable(outdir);
   const toolkit = JSON.parse(readFileSync(require.resolve('@aws-cdk/toolkit-lib/package.json'), 'utf8')) as {
     version: string;
   };
@@ -98,7 +83,7 @@ function writeToolkitData(outdir: string): string[] {
     manifest,
     `${JSON.stringify({ private: true, version: toolkit.version, description: 'bundled @aws-cdk/toolkit-lib' }, null, 2)}\n`,
   );
-  return [database, manifest];
+  return [table, manifest];
 }
 
 const CLI = {

@@ -78,13 +78,26 @@ export class OidcIssuer {
     return `http://127.0.0.1:${port}`;
   }
 
-  /** The runner variables that let a step request a token. */
-  runnerEnv(): Record<string, string> {
+  /**
+   * The runner variables that let a step request a token: for `this.job`, or, given a job, with a
+   * request token of that job's own. GitHub gives every job its own request token, which is how
+   * jobs running at the same time each get their own claims; a flow that runs jobs side by side
+   * (the rehearsal) passes the job here instead of setting `this.job`.
+   */
+  runnerEnv(job?: GitHubJob): Record<string, string> {
+    let requestToken = this.requestToken;
+    if (job) {
+      requestToken = randomBytes(24).toString('hex');
+      this.jobTokens.set(requestToken, job);
+    }
     return {
       ACTIONS_ID_TOKEN_REQUEST_URL: `${this.url}/token?api-version=2.0`,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: this.requestToken,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,
     };
   }
+
+  /** Request tokens handed out for given jobs (runnerEnv(job)), and their jobs. */
+  private readonly jobTokens = new Map<string, GitHubJob>();
 
   async start(): Promise<this> {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
@@ -149,11 +162,12 @@ export class OidcIssuer {
     }
     if (url.pathname === '/.well-known/jwks') return { status: 200, body: { keys: [this.jwk] } };
     if (url.pathname === '/token') {
-      const authorized = authorization === `Bearer ${this.requestToken}`;
+      const bearer = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+      const job = bearer === this.requestToken ? this.job : bearer ? this.jobTokens.get(bearer) : undefined;
       const audience = url.searchParams.get('audience');
-      this.requests.push({ audience, authorized });
-      if (!authorized) return { status: 401, body: { message: 'Bad credentials' } };
-      const token = await this.sign(audience ?? this.url);
+      this.requests.push({ audience, authorized: job !== undefined });
+      if (!job) return { status: 401, body: { message: 'Bad credentials' } };
+      const token = await this.sign(audience ?? this.url, job);
       this.issued.push(token);
       return { status: 200, body: { value: token } };
     }

@@ -146,6 +146,21 @@ describe('aws-credentials action (dist, through the runner harness)', () => {
     expectNoLeak(result);
   });
 
+  it("gives jobs running side by side each its own job's claims, as GitHub's per-job request token does", async () => {
+    const pullRequest = { ...MAIN_PUSH, ref: 'refs/pull/7/merge', eventName: 'pull_request', workflow: 'pr' };
+    const [deploy, refused] = await Promise.all([
+      run({ 'role-to-assume': DEPLOY_ROLE }, issuer.runnerEnv(DEPLOY_JOB)),
+      run({ 'role-to-assume': DEPLOY_ROLE }, issuer.runnerEnv(pullRequest)),
+    ]);
+    expect(deploy.exitCode).toBe(0);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.errors.join('\n')).toContain(gitHubSubject(pullRequest));
+    // A bearer the issuer never handed out gets no token.
+    const forged = await run({ 'role-to-assume': DEPLOY_ROLE }, { ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'forged' });
+    expect(forged.exitCode).not.toBe(0);
+    expect(issuer.requests.filter((request) => !request.authorized)).toHaveLength(1);
+  });
+
   it('fails at once with the YAML to add when the job may not request a token', async () => {
     const result = await run(
       { 'role-to-assume': DEPLOY_ROLE },

@@ -367,19 +367,34 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * Compiled matchers by pattern: the same policies are evaluated on every request of a flow, and
+ * building the expressions was the gate's largest cost in a profile of the rehearsal.
+ */
+const compiledPatterns = new Map<string, RegExp>();
+
 /** A whole-string matcher: wildcards in raw pieces only; literal pieces match themselves. */
 function toRegExp(pieces: readonly Piece[], ignoreCase: boolean, where: string): RegExp {
-  const source = pieces.map((piece) => {
+  for (const piece of pieces) {
     if (piece.fromContext && /[*?]/.test(piece.text)) {
       fail(
         `${where}: a substituted context value (${show(piece.text)}) holds a wildcard character, and AWS does ` +
           'not document whether it is then a wildcard or a literal. Use a value without * or ?.',
       );
     }
-    if (piece.literal) return escapeRegExp(piece.text);
-    return [...piece.text].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : escapeRegExp(ch))).join('');
-  });
-  return new RegExp(`^${source.join('')}$`, ignoreCase ? 'isu' : 'su');
+  }
+  const key = `${ignoreCase ? 'i' : 's'}${pieces.map((piece) => `${piece.literal ? 'L' : 'R'}${piece.text.length}:${piece.text}`).join('')}`;
+  let pattern = compiledPatterns.get(key);
+  if (!pattern) {
+    // Escaped whole, then IAM's two wildcards (escaped as \* and \?) turned into their regex forms.
+    const source = pieces.map((piece) =>
+      piece.literal ? escapeRegExp(piece.text) : escapeRegExp(piece.text).replace(/\\\*/g, '.*').replace(/\\\?/g, '.'),
+    );
+    pattern = new RegExp(`^${source.join('')}$`, ignoreCase ? 'isu' : 'su');
+    if (compiledPatterns.size > 10_000) compiledPatterns.clear();
+    compiledPatterns.set(key, pattern);
+  }
+  return pattern;
 }
 
 // ---------------------------------------------------------------------------------------------
