@@ -154,12 +154,17 @@ export async function runAction(action: string, options: RunOptions = {}): Promi
     else env[name] = value;
   }
 
+  const started = performance.now();
   try {
     const { exitCode, stdout, stderr } = await runNode(
       join(ACTIONS_DIR, action, entry),
       env,
       options.timeoutMs ?? 90_000,
     );
+    if (process.env.REHEARSE_TIMINGS) {
+      const what = [action, options.inputs?.command].filter(Boolean).join(' ');
+      console.error(`    ${what}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
     const commands = parseWorkflowCommands(stdout);
     const masks = commands.filter((c) => c.command === 'add-mask').map((c) => c.message);
     return {
@@ -187,7 +192,9 @@ function runNode(
   timeoutMs: number,
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // ACTION_CPU_PROF=<dir>: a CPU profile of every action run, to see where an action's time goes.
+    const profile = process.env.ACTION_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ACTION_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...profile, script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

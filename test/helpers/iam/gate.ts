@@ -20,6 +20,7 @@
  * allows). Least-privilege policies would fail it and broad ones would pass.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -176,13 +177,21 @@ export class IamGate {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      const started = Date.now();
+      let call = '';
       void readBody(req)
-        .then((body) => this.handle(req, body))
+        .then((body) => {
+          call = apiCallName(req, body);
+          return this.handle(req, body);
+        })
         .then(({ status, body, headers }) => {
           if (process.env.IAM_GATE_DEBUG)
             console.error(`gate: ${req.method} ${req.url} -> ${status} ${body.subarray(0, 300).toString()}`);
           res.writeHead(status, headers);
           res.end(body);
+          // GATE_TRACE=<file>: one line per call (start in ms, duration in ms, the call), to see where a flow waits.
+          if (process.env.GATE_TRACE)
+            appendFileSync(process.env.GATE_TRACE, `${started} ${Date.now() - started} ${call} ${status}\n`);
         })
         .catch((error: unknown) => {
           if (process.env.IAM_GATE_DEBUG) console.error(`gate: ${req.method} ${req.url} failed: ${String(error)}`);
@@ -814,4 +823,12 @@ function previousParameterValues(body: Buffer, template: Template, current: read
 
 function escapeXml(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The API call of a request, for the trace: the JSON target, the query Action, or the method and path (S3). */
+function apiCallName(req: IncomingMessage, body: Buffer): string {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return target;
+  const action = /(?:^|&)Action=([A-Za-z0-9]+)/.exec(body.subarray(0, 300).toString())?.[1];
+  return action ?? `${req.method} ${(req.url ?? '').split('?')[0]}`;
 }
