@@ -7,14 +7,18 @@
  *                      [--profile NAME] [--region REGION] [--engine native|plugin] [--keep-alive SECONDS]
  *
  * The tunnel stays up for hours: smux keep-alives keep Session Manager's idle timeout from firing,
- * ResumeSession survives transport loss, and a session the service ends is replaced by a new one
- * on the same local port. Ctrl-C ends the session and exits 0.
+ * ResumeSession survives transport loss, and a session that ends (closed by the service, or a
+ * plugin that exits or stops answering) is replaced by a new one on the same local port. Starting
+ * a session retries transient AWS errors (throttling, 5xx, network) with the shared retry, not a
+ * refusal; sessions that keep ending as soon as they start stop the script with the reason.
+ * Ctrl-C ends the session and exits 0.
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { UserInputError, errorMessage } from '../actions/shared/src/errors.js';
 import { parseEngine, startForwarding } from '../actions/shared/src/ssm/forwarding.js';
-import { SessionStartError, type ForwardingSession } from '../actions/shared/src/ssm/port-session.js';
+import { isTransientAwsError, retry } from '../actions/shared/src/retry.js';
+import { SessionStartError, type ForwardingSession } from '../actions/shared/src/ssm/session.js';
 import { findTarget } from '../actions/shared/src/ssm/targets.js';
 import { ENVIRONMENTS } from '../infra/lib/project.js';
 import { cliArgs, type CliSpec } from './lib/args.js';
@@ -97,7 +101,7 @@ const CLI = {
   examples: ['npm run forward -- --environment dev   # then: curl http://127.0.0.1:10080/'],
   exitCodes: [
     [0, 'stopped with Ctrl-C (or SIGTERM): the session ended and the local port is released'],
-    [1, 'an unexpected failure'],
+    [1, 'an unexpected failure, or sessions that keep ending as soon as they start (the message says why)'],
     [
       2,
       'bad options, no AWS credentials, no running task, ECS Exec off, or the task not connected to SSM (the message says what to do)',
@@ -141,6 +145,26 @@ function parse(argv: string[]): ForwardArgs {
 
 const logger = consoleLogger('FORWARD_DEBUG');
 
+/** A session that ends this soon after it started counts as one that could not hold. */
+const QUICK_END_MS = 10_000;
+/** Sessions in a row that may end that soon before the script gives up. */
+const MAX_QUICK_ENDS = 3;
+
+/**
+ * Whether starting a session is worth another try: a transient AWS error (throttling, 5xx,
+ * network), also wrapped with its operation (the cause) or carried by a SessionStartError as its
+ * AWS error name. A refusal (AccessDenied, TargetNotConnected) or a bad option is not.
+ */
+function isTransientStartError(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; cause && depth < 5; depth++) {
+    if (isTransientAwsError(cause)) return true;
+    if (cause instanceof SessionStartError && cause.code && isTransientAwsError({ name: cause.code })) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
   const { config, names, region, clientConfig } = await cliEnvironment({
@@ -153,25 +177,38 @@ async function main(): Promise<number> {
 
   let stopping = false;
   let current: ForwardingSession | undefined;
+  let wake: (() => void) | undefined;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping: ending the session...');
+    wake?.();
     await current?.stop();
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  /** A pause that Ctrl-C cuts short. */
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (stopping) return resolve();
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   // A replacement session listens where the first one did, so the local URL stays the same.
   let localPort = args.localPort;
-  for (let round = 0; !stopping; round++) {
+  const startOne = async (): Promise<{ session: ForwardingSession; where: string } | undefined> => {
+    if (stopping) return undefined;
     const target = await findTarget(ecs, {
       cluster: names.cluster,
       service: names.service,
       container: names.container,
       environment: config.name,
     });
-    current = await startForwarding({
+    const session = await startForwarding({
       engine: args.engine,
       ssm,
       target: target.target,
@@ -183,18 +220,47 @@ async function main(): Promise<number> {
       keepAliveIntervalMs: args.keepAliveMs,
       profile: args.profile,
     });
-    localPort = current.localPort;
-    if (stopping) await current.stop();
     const where = args.remoteHost
       ? `${args.remoteHost}:${remotePort} (from task ${target.taskId})`
       : `${names.container}:${remotePort} in task ${target.taskId}`;
+    return { session, where };
+  };
+
+  let quickEnds = 0;
+  for (let round = 0; !stopping; round++) {
+    const started = await retry(startOne, {
+      operation: round === 0 ? 'Starting the session' : 'Starting a new session',
+      isRetryable: isTransientStartError,
+      maxAttempts: 10,
+      // Long enough to ride out a network change (Wi-Fi, VPN) before giving up with the last error.
+      maxElapsedMs: 90_000,
+      logger,
+      sleep: pause,
+    });
+    if (!started) break;
+    current = started.session;
+    localPort = current.localPort;
+    if (stopping) {
+      await current.stop();
+      break;
+    }
     console.log(
-      `${round === 0 ? 'Forwarding' : 'Forwarding again'}: http://127.0.0.1:${current.localPort} → ${where} of ${names.cluster}/${names.service} (session ${current.sessionId}). Press Ctrl-C to stop.`,
+      `${round === 0 ? 'Forwarding' : 'Forwarding again'}: http://127.0.0.1:${current.localPort} → ${started.where} of ${names.cluster}/${names.service} (session ${current.sessionId}). Press Ctrl-C to stop.`,
     );
+    const startedAt = Date.now();
     const end = await current.ended;
     if (stopping || end.reason === 'stopped') break;
-    console.error(`The session ended: ${end.message}. Starting a new one...`);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** Math.min(round, 4), 10_000)));
+    const reason = end.message.replace(/\.$/, '');
+    // Sessions that end as soon as they start would be replaced forever: stop and say why instead.
+    quickEnds = Date.now() - startedAt < QUICK_END_MS ? quickEnds + 1 : 0;
+    if (quickEnds >= MAX_QUICK_ENDS) {
+      throw new Error(
+        `The session ended ${quickEnds} times in a row within ${QUICK_END_MS / 1000} s of starting; the last time: ${reason}. ` +
+          `Not starting another: check the task and its agent with npm run doctor -- --environment ${config.name}.`,
+      );
+    }
+    console.error(`The session ended: ${reason}. Starting a new one...`);
+    if (quickEnds > 0) await pause(1000 * 2 ** (quickEnds - 1));
   }
   console.log('Session ended; local port released.');
   return 0;

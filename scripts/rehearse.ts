@@ -49,7 +49,7 @@ import { startGitHubApi, type GitHubApi } from '../test/helpers/github-api.js';
 import { IamGate } from '../test/helpers/iam/gate.js';
 import { setupCommands } from '../test/helpers/markdown.js';
 import { repositoryCopy } from '../test/helpers/work-copy.js';
-import { assertMotoInstalled, motoClientConfig, startMoto, type LocalAws } from '../test/helpers/moto.js';
+import { assertMotoInstalled, motoClientConfig, startMoto, warmUpMoto, type LocalAws } from '../test/helpers/moto.js';
 import { nginxAvailability, startNginx, type LocalNginx } from '../test/helpers/nginx.js';
 import { OidcIssuer, type GitHubJob } from '../test/helpers/oidc-issuer.js';
 import { SsmEmulator } from '../test/helpers/ssm-emulator/emulator.js';
@@ -204,6 +204,8 @@ class Rehearsal {
   private async start(): Promise<string> {
     const world = this.world;
     world.aws = await startMoto({ account: this.config.account, region: this.config.region, awsManagedPolicies: true });
+    // moto loads each service on its first call: warmed while the set-up synthesizes (no AWS there).
+    void warmUpMoto(world.aws);
     world.issuer = await new OidcIssuer().start();
     world.nginx = await startNginx();
     // One emulated cluster per environment the rehearsal deploys (the ECS runtime view moto lacks).

@@ -158,3 +158,42 @@ export function motoClientConfig(aws: LocalAws): {
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
 }
+
+/**
+ * One cheap read per service the flows use, so that moto imports each service's code (the first
+ * CloudFormation call took 2 s in a trace of the rehearsal) while the flow does something else,
+ * such as synthesizing. Resolves when all have answered; never rejects (a service that fails here
+ * fails again, with its error, when the flow calls it).
+ */
+export async function warmUpMoto(aws: LocalAws): Promise<void> {
+  const authorization = (service: string): string =>
+    `AWS4-HMAC-SHA256 Credential=testing/20260101/${aws.region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+  const query = (service: string, body: string) => ({
+    method: 'POST',
+    headers: { authorization: authorization(service), 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  const json = (service: string, target: string) => ({
+    method: 'POST',
+    headers: {
+      authorization: authorization(service),
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': target,
+    },
+    body: '{}',
+  });
+  const calls: RequestInit[] = [
+    query('cloudformation', 'Action=DescribeStacks&Version=2010-05-15'),
+    query('iam', 'Action=ListRoles&Version=2010-05-08'),
+    query('ec2', 'Action=DescribeVpcs&Version=2016-11-15'),
+    query('sts', 'Action=GetCallerIdentity&Version=2011-06-15'),
+    json('ssm', 'AmazonSSM.DescribeParameters'),
+    json('ecs', 'AmazonEC2ContainerServiceV20141113.ListClusters'),
+    json('logs', 'Logs_20140328.DescribeLogGroups'),
+    json('kms', 'TrentService.ListKeys'),
+    { method: 'GET', headers: { authorization: authorization('s3') } },
+  ];
+  await Promise.allSettled(
+    calls.map((init) => fetch(`${aws.endpoint}/`, init).then((response) => response.arrayBuffer())),
+  );
+}

@@ -26,12 +26,13 @@ export async function run(): Promise<void> {
       throw new UserInputError(
         'AWS_REGION is not set: run the aws-credentials action (with aws-region) before this step.',
       );
-    // The SDK's own retries stay on here (3 attempts): these are reads and session calls, not STS.
+    // The SDK's own retries stay on (3 attempts) for the reads, which no retry() wraps. The SSM
+    // client runs with them off: the session retries StartSession and ResumeSession itself.
     const config = { ...awsClientConfig({ region, action: ACTION }), maxAttempts: 3 };
     const service = await resolveService(inputs.source, () => new CloudFormationClient(config));
     const result = await smokeTest(inputs, service, {
       ecs: new ECSClient(config),
-      ssm: new SSMClient(config),
+      ssm: new SSMClient(awsClientConfig({ region, action: ACTION })),
       region,
       logger: actionsLogger,
       clock: { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },

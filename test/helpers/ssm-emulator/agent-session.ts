@@ -7,23 +7,23 @@
  * keep-alive when the client version asks for it, and faults (drop, delay, reorder, duplicate).
  */
 import { connect, type Socket } from 'node:net';
+import { Cmd, SmuxReader, smuxFrame, smuxPush } from './smux-wire.js';
+import { versionCompare } from './versions.js';
 import {
-  Flag,
-  HeaderFlag,
-  MessageFormatError,
-  MessageType,
-  PayloadType,
-  compareVersions,
-  decodeMessage,
-  encodeAcknowledge,
-  encodeMessage,
-  flagPayload,
-  parseJsonPayload,
-  readFlag,
-  type AcknowledgeContent,
-  type ClientMessage,
-} from '../../../actions/shared/src/ssm/codec.js';
-import { FrameParser, SmuxCommand, encodeData, encodeFrame } from '../../../actions/shared/src/ssm/smux.js';
+  FlagValues,
+  HeaderFlags,
+  MessageTypes,
+  PayloadTypes,
+  WireRejection,
+  flagBytes,
+  flagOf,
+  jsonOf,
+  readWireMessage,
+  writeAck,
+  writeWireMessage,
+  type AckBody,
+  type WireMessage,
+} from './wire.js';
 import type { Destination } from './scenario.js';
 
 export const OUTPUTS = {
@@ -88,12 +88,16 @@ export class AgentSession {
     sent: 0,
     streamsOpened: 0,
     dialFailures: 0,
+    /** Frames dropped as malformed (bad header, length or digest, not JSON where JSON is due). */
+    rejected: 0,
   };
+  /** Why each rejected frame was dropped, oldest first. */
+  readonly rejections: string[] = [];
   private sink?: FrameSink;
   private nextSequence = 0n;
   private expected = 0n;
   private readonly outgoing = new Map<bigint, Outgoing>();
-  private readonly reorder = new Map<bigint, ClientMessage>();
+  private readonly reorder = new Map<bigint, WireMessage>();
   private handshakeComplete = false;
   private held?: Buffer;
   private droppedFirst = 0;
@@ -102,7 +106,7 @@ export class AgentSession {
   private lastClientFrame = Date.now();
   private keepAliveOn = false;
   // mux
-  private readonly parser = new FrameParser();
+  private readonly parser = new SmuxReader();
   private readonly streams = new Map<number, { socket?: Socket; pending: Buffer[]; closed: boolean }>();
   // basic
   private basicSocket?: Socket;
@@ -118,7 +122,7 @@ export class AgentSession {
     if (this.options.faults.silent) return; // an agent that never starts the handshake
     if (this.nextSequence === 0n) {
       this.sendStream(
-        PayloadType.HandshakeRequest,
+        PayloadTypes.handshakeRequest,
         Buffer.from(
           JSON.stringify({
             AgentVersion: this.options.agentVersion,
@@ -162,19 +166,23 @@ export class AgentSession {
   /** One binary frame from the client. */
   receive(frame: Buffer): void {
     if (this.ended) return;
-    let message: ClientMessage;
     try {
-      message = decodeMessage(frame);
+      this.handle(readWireMessage(frame));
     } catch (error) {
-      if (error instanceof MessageFormatError) return; // the agent drops it; the client resends
-      throw error;
+      if (!(error instanceof WireRejection)) throw error;
+      // The agent drops a malformed frame without an ack; the client resends it. Kept for tests.
+      this.stats.rejected++;
+      this.rejections.push(error.message);
     }
-    if (message.messageType === MessageType.Acknowledge) {
-      const content = parseJsonPayload<AcknowledgeContent>(message);
+  }
+
+  private handle(message: WireMessage): void {
+    if (message.messageType === MessageTypes.acknowledge) {
+      const content = jsonOf<AckBody>(message);
       this.outgoing.delete(BigInt(content.AcknowledgedMessageSequenceNumber));
       return;
     }
-    if (message.messageType !== MessageType.InputStreamData) return;
+    if (message.messageType !== MessageTypes.input) return;
     if ((this.options.faults.dropIncomingRate ?? 0) > this.options.random()) return;
     this.stats.received++;
     if (message.sequenceNumber < this.expected) {
@@ -197,29 +205,29 @@ export class AgentSession {
     }
   }
 
-  private process(message: ClientMessage): void {
+  private process(message: WireMessage): void {
     if (!this.handshakeComplete) {
-      if (message.payloadType === PayloadType.HandshakeResponse) this.onHandshakeResponse(message);
+      if (message.payloadType === PayloadTypes.handshakeResponse) this.onHandshakeResponse(message);
       else this.stats.droppedBeforeHandshake++; // "Handshake still in progress, ignore stream data message"
       return;
     }
     this.lastActivity = Date.now();
-    if (message.payloadType === PayloadType.Flag) {
-      const flag = readFlag(message);
-      if (flag === Flag.TerminateSession) this.end('');
-      else if (flag === Flag.DisconnectToPort) {
+    if (message.payloadType === PayloadTypes.flag) {
+      const flag = flagOf(message);
+      if (flag === FlagValues.terminateSession) this.end('');
+      else if (flag === FlagValues.disconnectToPort) {
         this.basicSocket?.destroy();
         this.basicSocket = undefined;
       }
       return;
     }
-    if (message.payloadType !== PayloadType.Output) return;
+    if (message.payloadType !== PayloadTypes.output) return;
     if (this.mux) this.onMuxBytes(message.payload);
     else void this.onBasicBytes(message.payload);
   }
 
-  private onHandshakeResponse(message: ClientMessage): void {
-    const response = parseJsonPayload<{
+  private onHandshakeResponse(message: WireMessage): void {
+    const response = jsonOf<{
       ClientVersion?: string;
       ProcessedClientActions?: Array<{ ActionType: string; ActionStatus: number; Error?: string }>;
     }>(message);
@@ -234,21 +242,19 @@ export class AgentSession {
     // Agents up to 3.0.196.0 have no multiplexing; newer ones multiplex for clients ≥ 1.1.70.
     this.mux =
       this.options.properties.type === 'LocalPortForwarding' &&
-      compareVersions(version, '1.1.70') >= 0 &&
-      compareVersions(this.options.agentVersion, '3.0.196.0') > 0;
+      versionCompare(version, '1.1.70') >= 0 &&
+      versionCompare(this.options.agentVersion, '3.0.196.0') > 0;
     // Agents ≥ 3.1.1575.0 turn keep-alive off for clients > 1.2.331.0; 3.1.1476.0-3.1.1511.0 keep it on.
-    const agentAlwaysKeepsAlive = compareVersions(this.options.agentVersion, '3.1.1511.0') <= 0;
-    this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(compareVersions(version, '1.2.331.0') > 0));
+    const agentAlwaysKeepsAlive = versionCompare(this.options.agentVersion, '3.1.1511.0') <= 0;
+    this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(versionCompare(version, '1.2.331.0') > 0));
     this.sendStream(
-      PayloadType.HandshakeComplete,
+      PayloadTypes.handshakeComplete,
       Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })),
     );
     this.lastActivity = Date.now();
     this.lastClientFrame = Date.now();
     if (this.keepAliveOn) {
-      this.timers.push(
-        setInterval(() => this.writeStream(encodeFrame(SmuxCommand.Nop, 0)), this.options.keepAlive.intervalMs),
-      );
+      this.timers.push(setInterval(() => this.writeStream(smuxFrame(Cmd.nop, 0)), this.options.keepAlive.intervalMs));
     }
     if (!this.mux) void this.dialBasic();
   }
@@ -259,23 +265,23 @@ export class AgentSession {
     this.lastClientFrame = Date.now(); // what smux's keep-alive timeout watches
     let frames;
     try {
-      frames = this.parser.push(bytes);
+      frames = this.parser.feed(bytes);
     } catch (error) {
       this.end(`\n----------ERROR-------\nsmux: ${(error as Error).message}`);
       return;
     }
     for (const frame of frames) {
-      if (frame.command === SmuxCommand.Syn) this.openStream(frame.streamId);
-      else if (frame.command === SmuxCommand.Psh) {
-        const stream = this.streams.get(frame.streamId);
+      if (frame.cmd === Cmd.syn) this.openStream(frame.sid);
+      else if (frame.cmd === Cmd.psh) {
+        const stream = this.streams.get(frame.sid);
         if (stream?.socket) stream.socket.write(frame.data);
         else stream?.pending.push(frame.data);
-      } else if (frame.command === SmuxCommand.Fin) {
-        const stream = this.streams.get(frame.streamId);
+      } else if (frame.cmd === Cmd.fin) {
+        const stream = this.streams.get(frame.sid);
         if (stream) {
           stream.closed = true;
           stream.socket?.destroy();
-          this.streams.delete(frame.streamId);
+          this.streams.delete(frame.sid);
         }
       }
       // NOP: activity only.
@@ -289,8 +295,8 @@ export class AgentSession {
     const destination = this.destination();
     const fail = (): void => {
       this.stats.dialFailures++;
-      this.sendStream(PayloadType.Flag, flagPayload(Flag.ConnectToPortError));
-      this.writeStream(encodeFrame(SmuxCommand.Fin, streamId));
+      this.sendStream(PayloadTypes.flag, flagBytes(FlagValues.connectToPortError));
+      this.writeStream(smuxFrame(Cmd.fin, streamId));
       this.streams.delete(streamId);
     };
     if (!destination) {
@@ -308,7 +314,7 @@ export class AgentSession {
       for (const chunk of stream.pending.splice(0)) socket.write(chunk);
     });
     socket.on('data', (chunk: Buffer) => {
-      for (const frame of encodeData(streamId, chunk)) this.writeStream(frame);
+      for (const frame of smuxPush(streamId, chunk)) this.writeStream(frame);
     });
     socket.once('error', () => {
       if (!stream.socket) fail();
@@ -316,7 +322,7 @@ export class AgentSession {
     socket.once('close', () => {
       if (stream.socket && !stream.closed && this.streams.has(streamId)) {
         this.streams.delete(streamId);
-        this.writeStream(encodeFrame(SmuxCommand.Fin, streamId));
+        this.writeStream(smuxFrame(Cmd.fin, streamId));
       }
     });
   }
@@ -368,16 +374,16 @@ export class AgentSession {
   /** Output bytes, at most 1024 per data-channel message. */
   private writeStream(bytes: Buffer): void {
     for (let offset = 0; offset < bytes.length; offset += 1024)
-      this.sendStream(PayloadType.Output, bytes.subarray(offset, offset + 1024));
+      this.sendStream(PayloadTypes.output, bytes.subarray(offset, offset + 1024));
   }
 
   private sendStream(payloadType: number, payload: Buffer): void {
     if (this.ended) return;
     const sequenceNumber = this.nextSequence++;
-    const frame = encodeMessage({
-      messageType: MessageType.OutputStreamData,
+    const frame = writeWireMessage({
+      messageType: MessageTypes.output,
       sequenceNumber,
-      flags: sequenceNumber === 0n ? HeaderFlag.Syn : HeaderFlag.None,
+      flags: sequenceNumber === 0n ? HeaderFlags.syn : HeaderFlags.none,
       payloadType,
       payload,
     });
@@ -418,8 +424,8 @@ export class AgentSession {
     else sink(frame);
   }
 
-  private ack(message: ClientMessage): void {
-    this.sink?.(encodeAcknowledge(message));
+  private ack(message: WireMessage): void {
+    this.sink?.(writeAck(message));
   }
 
   private tick(): void {

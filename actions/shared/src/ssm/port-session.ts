@@ -1,40 +1,49 @@
 /**
- * A native Session Manager port-forwarding session: StartSession, the data channel over a
- * WebSocket, the handshake, then a local TCP listener whose connections travel as smux streams
- * (mux mode) or one at a time (basic mode, for old agents). Survives transport loss with
- * ResumeSession, ends with the TerminateSession flag and API, and always releases the local port.
+ * A native Session Manager port-forwarding session: StartSession, the data channel (a reliable
+ * channel over a WebSocket), the handshake and message dispatch, then a local TCP listener whose
+ * connections a forwarder carries (mux or basic, picked once from the agent's version). Survives
+ * transport loss with ResumeSession, ends with the TerminateSession flag and API, and always
+ * releases the local port.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import {
-  ResumeSessionCommand,
-  StartSessionCommand,
-  TerminateSessionCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
-import WebSocket from 'ws';
+import { ResumeSessionCommand, TerminateSessionCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage, withOperation } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isTransientAwsError, retry } from '../retry.js';
 import { Flag, PayloadType, flagPayload, parseJsonPayload, readFlag, type ClientMessage } from './codec.js';
+import { STREAM_DATA_PAYLOAD_SIZE, createForwarder, type Forwarder, type ForwarderChannel } from './forwarder.js';
 import {
   CLIENT_VERSION,
-  agentAcceptsTerminateFlag,
-  agentNeedsNops,
   answerHandshake,
   forwardingMode,
   type ForwardingMode,
   type HandshakeRequest,
 } from './handshake.js';
 import { ReliableChannel } from './reliable-channel.js';
-import { FIRST_CLIENT_STREAM_ID, FrameParser, SmuxCommand, encodeData, encodeFrame } from './smux.js';
+import {
+  SessionStartError,
+  startSession,
+  startSessionRequest,
+  type ForwardingSession,
+  type SessionEnd,
+} from './session.js';
+import { TransportOpenError, openTransport, type StreamEndpoint, type Transport } from './transport.js';
 
-/** The most bytes one data-channel message carries (StreamDataPayloadSize). */
-export const STREAM_DATA_PAYLOAD_SIZE = 1024;
-export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
-export const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
+// What callers imported from this module before the session types moved to session.ts.
+export { STREAM_DATA_PAYLOAD_SIZE } from './forwarder.js';
+export {
+  PORT_FORWARDING_DOCUMENT,
+  REMOTE_HOST_DOCUMENT,
+  SessionStartError,
+  type ForwardingSession,
+  type SessionEnd,
+  type SessionEndReason,
+} from './session.js';
 
 export interface PortForwardingOptions {
+  /** A client with the SDK's own retries off (awsClientConfig): the session retries with `retry()`. */
   readonly ssm: SSMClient;
   /** `ecs:<cluster>_<taskId>_<runtimeId>`, or an instance id. */
   readonly target: string;
@@ -58,43 +67,14 @@ export interface PortForwardingOptions {
   readonly keepAliveIntervalMs?: number;
   /** Unacked data-channel messages before local sockets are paused. @default 1000 */
   readonly maxUnacked?: number;
-  /** ResumeSession attempts after a transport loss. @default 5 */
+  /** ResumeSession attempts after a transport loss (transient failures only). @default 5 */
   readonly resumeAttempts?: number;
   /** How long stop() waits for the TerminateSession flag's acknowledgement. @default 2000 */
   readonly stopTimeoutMs?: number;
 }
 
-export type SessionEndReason = 'stopped' | 'closed-by-service' | 'failed';
-
-export interface SessionEnd {
-  readonly reason: SessionEndReason;
-  readonly message: string;
-}
-
-/** What every engine (native, plugin) gives its caller. */
-export interface ForwardingSession {
-  readonly sessionId: string;
-  readonly localPort: number;
-  readonly ended: Promise<SessionEnd>;
-  stop(): Promise<void>;
-}
-
-/** A failure to establish the session; `code` is the AWS error name when there is one. */
-export class SessionStartError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'SessionStartError';
-  }
-}
-
-interface StreamEndpoint {
-  readonly sessionId: string;
-  readonly tokenValue: string;
-  readonly streamUrl: string;
-}
+/** Thrown inside the resume loop when the session ended meanwhile: nothing left to resume. */
+class ResumeAbandoned extends Error {}
 
 /** Events: 'connection-error' (Flag 3 from the agent), 'reconnected', 'stream-open', 'stream-close'. */
 export class PortForwardingSession extends EventEmitter implements ForwardingSession {
@@ -107,21 +87,15 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
 
   private resolveEnded!: (end: SessionEnd) => void;
   private endpoint?: StreamEndpoint;
-  private socket?: WebSocket;
+  private transport?: Transport;
   private readonly channel: ReliableChannel;
   private readonly server: Server;
+  /** Local connections accepted before the handshake completed, paused until it does. */
   private readonly pendingConnections: Socket[] = [];
-  private handshakeDone = false;
+  private forwarder?: Forwarder;
   private handshakeWaiter?: { resolve: () => void; reject: (error: Error) => void };
   private finished = false;
   private stopping?: Promise<void>;
-  private keepAlive?: NodeJS.Timeout;
-  // mux
-  private readonly parser = new FrameParser();
-  private readonly streams = new Map<number, Socket>();
-  private nextStreamId = FIRST_CLIENT_STREAM_ID - 2;
-  // basic
-  private active?: Socket;
 
   private constructor(private readonly options: PortForwardingOptions) {
     super();
@@ -130,8 +104,10 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
       sendType: 'input_stream_data',
       onMessage: (message) => this.onMessage(message),
       maxUnacked: options.maxUnacked,
+      // The plugin's input messages carry header flags 0, the first one included.
+      synOnFirstMessage: false,
     });
-    this.channel.on('drain', () => this.resumeLocalReads());
+    this.channel.on('drain', () => this.forwarder?.resumeReads());
     this.channel.on('closed', (content: { Output?: string }) => {
       const output = content.Output?.trim();
       const message = output
@@ -193,32 +169,16 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
   }
 
   private async open(): Promise<void> {
-    const { ssm, target, remotePort, remoteHost } = this.options;
-    const documentName = remoteHost ? REMOTE_HOST_DOCUMENT : PORT_FORWARDING_DOCUMENT;
-    let response;
-    try {
-      response = await ssm.send(
-        new StartSessionCommand({
-          Target: target,
-          DocumentName: documentName,
-          Parameters: {
-            portNumber: [String(remotePort)],
-            localPortNumber: [String(this.localPort)],
-            ...(remoteHost ? { host: [remoteHost] } : {}),
-          },
-        }),
-      );
-    } catch (error) {
-      const failure = withOperation('StartSession', error);
-      throw new SessionStartError(failure.message, (error as { name?: string }).name);
-    }
+    const { ssm, target, remotePort, remoteHost, logger } = this.options;
+    const request = startSessionRequest({ target, remotePort, remoteHost, localPort: this.localPort });
+    const response = await startSession(ssm, request, logger);
     if (!response.SessionId || !response.TokenValue || !response.StreamUrl) {
       throw new SessionStartError('StartSession returned no SessionId, TokenValue or StreamUrl.');
     }
     this.sessionId = response.SessionId;
     this.endpoint = { sessionId: response.SessionId, tokenValue: response.TokenValue, streamUrl: response.StreamUrl };
     this.log(
-      `Started session ${this.sessionId} to ${target} (${documentName}, port ${remotePort}${remoteHost ? ` on ${remoteHost}` : ''}).`,
+      `Started session ${this.sessionId} to ${target} (${request.DocumentName}, port ${remotePort}${remoteHost ? ` on ${remoteHost}` : ''}).`,
     );
 
     const handshake = new Promise<void>((resolve, reject) => (this.handshakeWaiter = { resolve, reject }));
@@ -242,82 +202,78 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
 
   /** Opens the WebSocket and the data channel on it; resolves once the channel is open. */
   private connect(endpoint: StreamEndpoint): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(endpoint.streamUrl, { perMessageDeflate: false });
-      this.socket = socket;
-      let opened = false;
-      socket.on('open', () => {
-        opened = true;
-        socket.send(
-          JSON.stringify({
-            MessageSchemaVersion: '1.0',
-            RequestId: randomUUID(),
-            TokenValue: endpoint.tokenValue,
-            ClientId: this.clientId,
-            ClientVersion: this.options.clientVersion ?? CLIENT_VERSION,
-          }),
-        );
-        this.channel.attach({
-          send: (frame) => {
-            if (socket.readyState === WebSocket.OPEN) socket.send(frame);
-          },
-        });
-        resolve();
-      });
-      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-        const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        this.channel.receive(frame);
-      });
-      socket.on('error', (error) => {
-        if (!opened)
-          reject(
-            new SessionStartError(`Cannot open the data channel ${redactUrl(endpoint.streamUrl)}: ${error.message}`),
-          );
-      });
-      socket.on('close', (code, reason) => {
-        if (this.socket !== socket) return;
+    this.transport = openTransport(endpoint, {
+      clientId: this.clientId,
+      clientVersion: this.options.clientVersion ?? CLIENT_VERSION,
+      channel: this.channel,
+      onClose: (socket, code, reason) => {
+        if (this.transport?.socket !== socket) return;
         this.channel.detach();
-        if (!opened || this.finished || this.stopping) return;
+        if (this.finished || this.stopping) return;
         this.log(
           `Data channel closed (${code}${reason.length ? ` ${reason.toString()}` : ''}); resuming session ${this.sessionId}.`,
         );
         void this.resume();
-      });
+      },
     });
+    return this.transport.opened;
   }
 
-  /** ResumeSession after a transport loss, keeping every sequence number and unacked message. */
+  /**
+   * ResumeSession after a transport loss, keeping every sequence number and unacked message.
+   * Only transient failures are retried (throttling, 5xx, network, a WebSocket that would not
+   * open): a denied ResumeSession ends the session at once.
+   */
   private async resume(): Promise<void> {
     const attempts = this.options.resumeAttempts ?? 5;
-    let delay = 100 + Math.random() * 100;
-    for (let attempt = 1; attempt <= attempts && !this.finished && !this.stopping; attempt++) {
-      try {
-        const response = await this.options.ssm.send(new ResumeSessionCommand({ SessionId: this.sessionId }));
-        if (!response.TokenValue) {
-          await this.finish({ reason: 'failed', message: `Session: ${this.sessionId} timed out.` });
-          return;
-        }
-        this.endpoint = {
-          sessionId: this.sessionId,
-          tokenValue: response.TokenValue,
-          streamUrl: response.StreamUrl ?? this.endpoint!.streamUrl,
-        };
-        await this.connect(this.endpoint);
-        this.log(`Resumed session ${this.sessionId} (attempt ${attempt}).`);
-        this.emit('reconnected', attempt);
-        return;
-      } catch (error) {
-        this.options.logger.warning(`ResumeSession attempt ${attempt} of ${attempts} failed: ${errorMessage(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
-    if (!this.finished && !this.stopping) {
+    let outcome: 'resumed' | 'timed-out';
+    let attempt = 0;
+    try {
+      outcome = await retry(
+        async (current) => {
+          attempt = current;
+          if (this.finished || this.stopping) throw new ResumeAbandoned();
+          const response = await this.options.ssm.send(new ResumeSessionCommand({ SessionId: this.sessionId }));
+          // The session may have ended while ResumeSession was in flight: open no socket for it.
+          // (A stop() in progress still reconnects, so its TerminateSession flag reaches the agent.)
+          if (this.finished) throw new ResumeAbandoned();
+          if (!response.TokenValue) return 'timed-out';
+          this.endpoint = {
+            sessionId: this.sessionId,
+            tokenValue: response.TokenValue,
+            streamUrl: response.StreamUrl ?? this.endpoint!.streamUrl,
+          };
+          await this.connect(this.endpoint);
+          return 'resumed';
+        },
+        {
+          operation: `ResumeSession ${this.sessionId}`,
+          isRetryable: (error) => error instanceof TransportOpenError || isTransientAwsError(error),
+          maxAttempts: attempts,
+          baseDelayMs: 200,
+          maxDelayMs: 5000,
+          logger: this.options.logger,
+        },
+      );
+    } catch (error) {
+      if (error instanceof ResumeAbandoned || this.finished || this.stopping) return;
+      const reason =
+        error instanceof TransportOpenError ? error.message : withOperation('ResumeSession', error).message;
       await this.finish(
-        { reason: 'failed', message: `Session ${this.sessionId}: the data channel was lost and could not be resumed.` },
+        {
+          reason: 'failed',
+          message: `Session ${this.sessionId}: the data channel was lost and could not be resumed (${reason}).`,
+        },
         true,
       );
+      return;
     }
+    if (outcome === 'timed-out') {
+      await this.finish({ reason: 'failed', message: `Session: ${this.sessionId} timed out.` });
+      return;
+    }
+    this.log(`Resumed session ${this.sessionId} (attempt ${attempt}).`);
+    this.emit('reconnected', attempt);
   }
 
   /** Handles one in-order stream message from the agent; false = not ready (it will be resent). */
@@ -334,8 +290,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
       case PayloadType.HandshakeComplete: {
         const complete = parseJsonPayload<{ CustomerMessage?: string }>(message);
         if (complete.CustomerMessage) this.log(complete.CustomerMessage);
-        this.handshakeDone = true;
-        this.startKeepAlive();
+        this.forwarder ??= this.createForwarder();
         this.log(
           `Handshake complete with agent ${this.agentVersion} (${this.mode} mode); forwarding 127.0.0.1:${this.localPort}.`,
         );
@@ -343,8 +298,8 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
         return true;
       }
       case PayloadType.Output:
-        if (!this.handshakeDone) return true;
-        return this.mode === 'mux' ? this.onMuxBytes(message.payload) : this.onBasicBytes(message.payload);
+        // Data before HandshakeComplete is dropped (and acknowledged), as the plugin does.
+        return this.forwarder ? this.forwarder.receive(message.payload) : true;
       case PayloadType.Flag: {
         const flag = readFlag(message);
         if (flag === Flag.ConnectToPortError) {
@@ -358,11 +313,26 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
     }
   }
 
-  // ---- local connections ----
+  /** The forwarder for the mode the HandshakeRequest decided, with what it may do on the data channel. */
+  private createForwarder(): Forwarder {
+    const channel: ForwarderChannel = {
+      write: (bytes) => this.writeStream(bytes),
+      sendFlag: (flag) => void this.channel.send(PayloadType.Flag, flagPayload(flag)),
+      writable: () => this.channel.writable,
+      finished: () => this.finished,
+      stopping: () => Boolean(this.stopping),
+      fail: (message) => void this.finish({ reason: 'failed', message }, true),
+      emit: (event, ...args) => this.emit(event, ...args),
+    };
+    return createForwarder(this.mode ?? 'basic', channel, {
+      agentVersion: this.agentVersion ?? '',
+      keepAliveIntervalMs: this.options.keepAliveIntervalMs,
+    });
+  }
 
   private onLocalConnection(socket: Socket): void {
     socket.setNoDelay(true);
-    if (!this.handshakeDone) {
+    if (!this.forwarder) {
       socket.pause();
       this.pendingConnections.push(socket);
       return;
@@ -371,108 +341,15 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
       socket.destroy();
       return;
     }
-    if (this.mode === 'mux') this.openMuxStream(socket);
-    else this.queueBasic(socket);
+    this.forwarder.accept(socket);
   }
 
-  /** Writes bytes of the (mux or basic) stream, at most 1024 per data-channel message. */
+  /** Writes bytes of the forwarded stream, at most STREAM_DATA_PAYLOAD_SIZE per data-channel message. */
   private writeStream(bytes: Buffer): void {
     for (let offset = 0; offset < bytes.length; offset += STREAM_DATA_PAYLOAD_SIZE) {
       this.channel.send(PayloadType.Output, bytes.subarray(offset, offset + STREAM_DATA_PAYLOAD_SIZE));
     }
-    if (!this.channel.writable) this.pauseLocalReads();
-  }
-
-  private pauseLocalReads(): void {
-    for (const socket of this.streams.values()) socket.pause();
-    this.active?.pause();
-  }
-
-  private resumeLocalReads(): void {
-    for (const socket of this.streams.values()) socket.resume();
-    this.active?.resume();
-  }
-
-  private openMuxStream(socket: Socket): void {
-    this.nextStreamId += 2;
-    const streamId = this.nextStreamId;
-    this.streams.set(streamId, socket);
-    this.emit('stream-open', streamId);
-    this.writeStream(encodeFrame(SmuxCommand.Syn, streamId));
-    let finSent = false;
-    const close = (): void => {
-      if (!this.streams.has(streamId)) return;
-      this.streams.delete(streamId);
-      if (!finSent && !this.finished) {
-        finSent = true;
-        this.writeStream(encodeFrame(SmuxCommand.Fin, streamId));
-      }
-      this.emit('stream-close', streamId);
-    };
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of encodeData(streamId, chunk)) this.writeStream(frame);
-    });
-    // smux has no half-close: when either side ends, the whole pair is closed.
-    socket.on('end', () => {
-      close();
-      socket.destroy();
-    });
-    socket.on('close', close);
-    socket.on('error', () => socket.destroy());
-    if (!this.channel.writable) socket.pause();
-  }
-
-  private onMuxBytes(payload: Buffer): boolean {
-    let frames;
-    try {
-      frames = this.parser.push(payload);
-    } catch (error) {
-      void this.finish({ reason: 'failed', message: `smux protocol error: ${errorMessage(error)}` }, true);
-      return true;
-    }
-    for (const frame of frames) {
-      const socket = this.streams.get(frame.streamId);
-      if (frame.command === SmuxCommand.Psh) socket?.write(frame.data);
-      else if (frame.command === SmuxCommand.Fin && socket) {
-        this.streams.delete(frame.streamId);
-        this.emit('stream-close', frame.streamId);
-        socket.end(() => socket.destroy());
-      }
-    }
-    return true;
-  }
-
-  private queueBasic(socket: Socket): void {
-    socket.on('error', () => socket.destroy());
-    if (this.active) {
-      socket.pause();
-      this.pendingConnections.push(socket);
-      return;
-    }
-    this.active = socket;
-    socket.on('data', (chunk: Buffer) => this.writeStream(chunk));
-    socket.on('close', () => {
-      if (this.active !== socket) return;
-      this.active = undefined;
-      if (!this.finished && !this.stopping) this.channel.send(PayloadType.Flag, flagPayload(Flag.DisconnectToPort));
-      const next = this.pendingConnections.shift();
-      if (next) this.queueBasic(next);
-    });
-    socket.resume();
-  }
-
-  private onBasicBytes(payload: Buffer): boolean {
-    if (!this.active) return false; // no local connection yet: let the agent resend later
-    this.active.write(payload);
-    return true;
-  }
-
-  private startKeepAlive(): void {
-    if (this.mode !== 'mux') return;
-    const interval = this.options.keepAliveIntervalMs ?? (agentNeedsNops(this.agentVersion ?? '') ? 10_000 : 0);
-    if (interval <= 0) return;
-    this.keepAlive = setInterval(() => this.writeStream(encodeFrame(SmuxCommand.Nop, 0)), interval);
-    this.keepAlive.unref();
+    if (!this.channel.writable) this.forwarder?.pauseReads();
   }
 
   // ---- ending ----
@@ -481,7 +358,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.finished) return;
-      if (this.handshakeDone && (this.mode === 'mux' || agentAcceptsTerminateFlag(this.agentVersion ?? ''))) {
+      if (this.forwarder?.acceptsTerminateFlag) {
         const sequence = this.channel.send(PayloadType.Flag, flagPayload(Flag.TerminateSession));
         await this.waitForAck(sequence, this.options.stopTimeoutMs ?? 2000);
       }
@@ -490,29 +367,34 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
     return this.stopping;
   }
 
-  private waitForAck(_sequence: bigint, timeoutMs: number): Promise<void> {
+  /**
+   * Resolves when the agent acknowledges `sequence`, when the session ends, or after `timeoutMs`.
+   * Call it in the same tick as the send: an acknowledgement arrives on a later WebSocket event.
+   */
+  private waitForAck(sequence: bigint, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const started = Date.now();
-      const check = setInterval(() => {
-        if (this.channel.unacked === 0 || this.finished || Date.now() - started > timeoutMs) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.channel.off('acked', onAcked);
+        resolve();
+      };
+      const onAcked = (acked: bigint): void => {
+        if (acked === sequence) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.channel.on('acked', onAcked);
+      void this.ended.then(done);
     });
   }
 
   private async finish(end: SessionEnd, terminateApi = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    if (this.keepAlive) clearInterval(this.keepAlive);
     this.channel.close();
-    this.socket?.close(1000);
-    this.socket?.terminate();
-    for (const socket of [...this.streams.values(), ...this.pendingConnections, ...(this.active ? [this.active] : [])])
-      socket.destroy();
-    this.streams.clear();
-    this.pendingConnections.length = 0;
+    this.transport?.socket.close(1000);
+    this.transport?.socket.terminate();
+    this.forwarder?.close();
+    for (const socket of this.pendingConnections.splice(0)) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (terminateApi && this.sessionId) {
       try {
@@ -524,9 +406,4 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
     if (end.reason !== 'stopped') this.options.logger.warning(end.message);
     this.resolveEnded(end);
   }
-}
-
-/** A stream URL without its query (which may carry a presigned signature). */
-function redactUrl(url: string): string {
-  return url.split('?')[0] ?? url;
 }

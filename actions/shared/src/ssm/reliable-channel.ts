@@ -1,9 +1,11 @@
 /**
  * The reliable, ordered stream a data channel carries on top of the WebSocket: sequence numbers
  * from 0, an outgoing buffer filled before sending, retransmission on an adaptive timeout, a
- * reorder buffer, acknowledgements (re-sent for duplicates), and a bounded unacked window as the
- * only backpressure the protocol has. Both peers use it: the client sends input_stream_data, the
- * agent output_stream_data. State survives a change of transport (ResumeSession).
+ * reorder buffer, acknowledgements (re-sent for duplicates), and two bounds as the only
+ * backpressure the protocol has: unacked messages, and the span of sequence numbers in flight (so a
+ * lost message never makes the peer's reorder buffer overflow). Both peers use it: the client
+ * sends input_stream_data, the agent output_stream_data. State survives a change of transport
+ * (ResumeSession).
  */
 import { EventEmitter } from 'node:events';
 import {
@@ -42,18 +44,31 @@ export interface ReliableChannelOptions {
   readonly maxUnacked?: number;
   /** Messages held for reordering. @default 10000 */
   readonly reorderCapacity?: number;
+  /**
+   * The widest span of sequence numbers on the wire: a message is sent only while it is fewer than
+   * this many numbers past the oldest unacked one, so the peer's reorder buffer (which holds what
+   * arrived after a lost message) never overflows. Past it `writable` turns false and messages wait
+   * here. @default 10000 (the plugin's reorder buffer, the smaller of the two peers')
+   */
+  readonly maxInFlight?: number;
   /** Resends of one message after which the channel gives up ('stalled'). @default 3000 */
   readonly maxResends?: number;
   readonly now?: () => number;
   /** Resend check period. @default 100 ms */
   readonly tickMs?: number;
+  /**
+   * Mark the first stream message SYN (header flags 1), as the agent does on output_stream_data.
+   * The plugin's input_stream_data always carries 0, so a client passes false. @default true
+   */
+  readonly synOnFirstMessage?: boolean;
 }
 
 export const RTO = { initialMs: 200, minVarianceMs: 10, maxMs: 1000, initialRttMs: 100 } as const;
 
 /**
  * Events: 'drain' (writable again), 'closed' (channel_closed, with its Output), 'stalled' (a message
- * went unacked for maxResends resends), 'pause' / 'resume' (publication paused by the service).
+ * went unacked for maxResends resends), 'pause' / 'resume' (publication paused by the service),
+ * 'acked' (the sequence number of a sent message the peer acknowledged, once).
  */
 export class ReliableChannel extends EventEmitter {
   private nextSequence = 0n;
@@ -68,22 +83,35 @@ export class ReliableChannel extends EventEmitter {
   private rto: number = RTO.initialMs;
   private readonly now: () => number;
   private readonly maxUnacked: number;
+  private readonly maxInFlight: bigint;
+  /** The first sequence number never transmitted: later ones wait for the in-flight window. */
+  private unsentFrom = 0n;
   private wasFull = false;
-  /** Counters for tests and benchmarks. */
-  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, reordered: 0, dropped: 0, acksSent: 0 };
+  /** Counters for tests and benchmarks; reorderFull counts messages dropped because the reorder buffer was full. */
+  readonly stats = {
+    sent: 0,
+    resent: 0,
+    received: 0,
+    duplicates: 0,
+    reordered: 0,
+    reorderFull: 0,
+    dropped: 0,
+    acksSent: 0,
+  };
 
   constructor(private readonly options: ReliableChannelOptions) {
     super();
     this.now = options.now ?? Date.now;
     this.maxUnacked = options.maxUnacked ?? 1000;
+    this.maxInFlight = BigInt(options.maxInFlight ?? 10_000);
   }
 
   /** Sends over a (new) transport; every unacked message is resent on it at once. */
   attach(sink: FrameSink): void {
     this.sink = sink;
-    this.timer ??= setInterval(() => this.resendDue(), this.options.tickMs ?? 100);
+    this.timer ??= setInterval(() => this.tick(), this.options.tickMs ?? 100);
     this.timer.unref?.();
-    for (const message of this.outgoing.values()) this.transmit(message);
+    this.retransmitAll();
   }
 
   /** Stops sending (the transport is gone); state is kept for a resume. */
@@ -98,9 +126,12 @@ export class ReliableChannel extends EventEmitter {
     this.sink = undefined;
   }
 
-  /** True while the unacked window has room; when false, stop reading local sockets until 'drain'. */
+  /**
+   * True while both windows have room (unacked messages, and sequence numbers in flight); when
+   * false, stop reading local sockets until 'drain'.
+   */
   get writable(): boolean {
-    return this.outgoing.size < this.maxUnacked;
+    return this.outgoing.size < this.maxUnacked && this.nextSequence - this.oldestUnacked() < this.maxInFlight;
   }
 
   get unacked(): number {
@@ -117,15 +148,25 @@ export class ReliableChannel extends EventEmitter {
     const frame = encodeMessage({
       messageType: this.options.sendType,
       sequenceNumber,
-      flags: sequenceNumber === 0n ? HeaderFlag.Syn : HeaderFlag.None,
+      flags: sequenceNumber === 0n && this.options.synOnFirstMessage !== false ? HeaderFlag.Syn : HeaderFlag.None,
       payloadType,
       payload,
     });
     const message: Outgoing = { sequenceNumber, frame, lastSent: 0, attempts: 0 };
     this.outgoing.set(sequenceNumber, message);
-    this.transmit(message);
+    this.transmitNew();
     if (!this.writable) this.wasFull = true;
     return sequenceNumber;
+  }
+
+  /**
+   * Offers the held in-order messages to onMessage again. A message the handler refused while it sat
+   * in the reorder buffer was already acknowledged, so the peer never resends it: without this retry
+   * it would stay there and stall the stream. Runs on every tick; call it when the handler becomes
+   * ready (e.g. a local connection arrives in basic mode) to deliver at once.
+   */
+  retryDelivery(): void {
+    this.deliverBuffered();
   }
 
   /** Handles one binary frame from the peer. Malformed frames are dropped (the peer resends). */
@@ -154,7 +195,7 @@ export class ReliableChannel extends EventEmitter {
       case MessageType.StartPublication:
         this.paused = false;
         this.emit('resume');
-        for (const pending of this.outgoing.values()) this.transmit(pending);
+        this.retransmitAll();
         return;
       case MessageType.InputStreamData:
       case MessageType.OutputStreamData:
@@ -173,16 +214,27 @@ export class ReliableChannel extends EventEmitter {
       return;
     }
     if (message.sequenceNumber > this.expected) {
-      if (this.reorder.size < (this.options.reorderCapacity ?? 10_000)) {
+      if (this.reorder.has(message.sequenceNumber)) {
+        this.stats.duplicates++;
+        this.acknowledge(message);
+      } else if (this.reorder.size < (this.options.reorderCapacity ?? 10_000)) {
         this.stats.reordered++;
         this.reorder.set(message.sequenceNumber, message);
         this.acknowledge(message);
+      } else {
+        this.stats.reorderFull++; // not acked: the peer resends it
       }
       return;
     }
     if (!this.options.onMessage(message)) return;
     this.acknowledge(message);
+    this.reorder.delete(this.expected); // a copy that arrived ahead, if the peer resent it after our ack was lost
     this.expected++;
+    this.deliverBuffered();
+  }
+
+  /** Delivers consecutive held messages from `expected` on, until one is missing or refused. */
+  private deliverBuffered(): void {
     for (let next = this.reorder.get(this.expected); next; next = this.reorder.get(this.expected)) {
       if (!this.options.onMessage(next)) return;
       this.reorder.delete(this.expected);
@@ -196,8 +248,10 @@ export class ReliableChannel extends EventEmitter {
     const acked = this.outgoing.get(sequenceNumber);
     if (!acked) return;
     this.outgoing.delete(sequenceNumber);
+    this.emit('acked', sequenceNumber);
     // Karn: only a message sent once gives an unambiguous round-trip time.
     if (acked.attempts === 1) this.updateRto(this.now() - acked.lastSent);
+    this.transmitNew(); // the in-flight window may have moved on
     if (this.wasFull && this.writable) {
       this.wasFull = false;
       this.emit('drain');
@@ -215,6 +269,31 @@ export class ReliableChannel extends EventEmitter {
     this.sink?.send(encodeAcknowledge(message));
   }
 
+  /** The oldest unacked sequence number, or the next one when all are acked (Map keeps insertion order). */
+  private oldestUnacked(): bigint {
+    for (const sequenceNumber of this.outgoing.keys()) return sequenceNumber;
+    return this.nextSequence;
+  }
+
+  /** Sends never-sent messages, in order, while they fit in the in-flight window. */
+  private transmitNew(): void {
+    if (this.unsentFrom >= this.nextSequence || !this.sink || this.paused) return;
+    const limit = this.oldestUnacked() + this.maxInFlight;
+    while (this.unsentFrom < this.nextSequence && this.unsentFrom < limit) {
+      const message = this.outgoing.get(this.unsentFrom++);
+      if (message) this.transmit(message);
+    }
+  }
+
+  /** On a new transport or after a pause: everything sent before goes again, then what waited. */
+  private retransmitAll(): void {
+    for (const message of this.outgoing.values()) {
+      if (message.sequenceNumber >= this.unsentFrom) break;
+      this.transmit(message);
+    }
+    this.transmitNew();
+  }
+
   private transmit(message: Outgoing): void {
     if (!this.sink || this.paused) return;
     if (message.attempts > 0) this.stats.resent++;
@@ -224,11 +303,17 @@ export class ReliableChannel extends EventEmitter {
     this.sink.send(message.frame);
   }
 
-  /** Resends every unacked message older than the RTO (oldest first). */
+  private tick(): void {
+    this.deliverBuffered();
+    this.resendDue();
+  }
+
+  /** Resends every sent, unacked message older than the RTO (oldest first). */
   private resendDue(): void {
     if (!this.sink || this.paused) return;
     const now = this.now();
     for (const message of this.outgoing.values()) {
+      if (message.sequenceNumber >= this.unsentFrom) break; // never sent: waits for the window
       if (now - message.lastSent < this.rto) continue;
       if (message.attempts > (this.options.maxResends ?? 3000)) {
         this.emit('stalled', message.sequenceNumber);

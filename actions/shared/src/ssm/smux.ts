@@ -48,31 +48,98 @@ export function encodeData(streamId: number, data: Buffer, maxFrame = SMUX_MAX_F
 /**
  * Reassembles frames from a byte stream cut at arbitrary points (data-channel messages carry at
  * most 1024 bytes each). A bad version or command is a protocol error that ends the session.
+ *
+ * Chunks are kept in a list and each frame's data is copied once when it is complete: a 32 KiB PSH
+ * frame arrives in 32 messages, and joining the buffer on every push copied it ~16 times over. A
+ * frame that lies inside one chunk is handed out as a view of it, without a copy.
  */
 export class FrameParser {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed. */
+  private offset = 0;
+  private total = 0;
+  private readonly header = Buffer.alloc(SMUX_HEADER_SIZE);
 
   push(chunk: Buffer): SmuxFrame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.total += chunk.length;
+    }
     const frames: SmuxFrame[] = [];
-    while (this.pending.length >= SMUX_HEADER_SIZE) {
-      const version = this.pending.readUInt8(0);
-      const command = this.pending.readUInt8(1);
+    while (this.total >= SMUX_HEADER_SIZE) {
+      const header = this.peek(SMUX_HEADER_SIZE);
+      const version = header.readUInt8(0);
+      const command = header.readUInt8(1);
       if (version !== SMUX_VERSION) throw new SmuxProtocolError(`smux version ${version}, expected ${SMUX_VERSION}`);
       if (command > SmuxCommand.Nop) throw new SmuxProtocolError(`unknown smux command ${command}`);
-      const length = this.pending.readUInt16LE(2);
-      if (this.pending.length < SMUX_HEADER_SIZE + length) break;
-      frames.push({
-        command: command as SmuxCommandValue,
-        streamId: this.pending.readUInt32LE(4),
-        data: Buffer.from(this.pending.subarray(SMUX_HEADER_SIZE, SMUX_HEADER_SIZE + length)),
-      });
-      this.pending = this.pending.subarray(SMUX_HEADER_SIZE + length);
+      const length = header.readUInt16LE(2);
+      if (this.total < SMUX_HEADER_SIZE + length) break;
+      const streamId = header.readUInt32LE(4);
+      this.skip(SMUX_HEADER_SIZE);
+      frames.push({ command: command as SmuxCommandValue, streamId, data: this.take(length) });
     }
     return frames;
   }
 
   get buffered(): number {
-    return this.pending.length;
+    return this.total;
+  }
+
+  /** The next `length` bytes without consuming them (a view when they lie in one chunk). */
+  private peek(length: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length - this.offset >= length) return first.subarray(this.offset, this.offset + length);
+    this.copyOut(this.header, length, false);
+    return this.header;
+  }
+
+  private skip(length: number): void {
+    this.copyOut(undefined, length, true);
+  }
+
+  /** Consumes `length` bytes: a view of one chunk when possible, else one copy. */
+  private take(length: number): Buffer {
+    if (length === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.length - this.offset >= length) {
+      const view = first.subarray(this.offset, this.offset + length);
+      this.advance(length);
+      return view;
+    }
+    const data = Buffer.allocUnsafe(length);
+    this.copyOut(data, length, true);
+    return data;
+  }
+
+  /** Copies the next `length` bytes into target (when given), consuming them when `consume`. */
+  private copyOut(target: Buffer | undefined, length: number, consume: boolean): void {
+    let copied = 0;
+    let index = 0;
+    let offset = this.offset;
+    while (copied < length) {
+      const chunk = this.chunks[index]!;
+      const count = Math.min(chunk.length - offset, length - copied);
+      target?.set(chunk.subarray(offset, offset + count), copied);
+      copied += count;
+      offset += count;
+      if (offset === chunk.length) {
+        index++;
+        offset = 0;
+      }
+    }
+    if (consume) {
+      this.chunks.splice(0, index);
+      this.offset = offset;
+      this.total -= length;
+    }
+  }
+
+  private advance(length: number): void {
+    this.offset += length;
+    this.total -= length;
+    if (this.offset === this.chunks[0]!.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
   }
 }

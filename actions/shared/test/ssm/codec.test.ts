@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   Flag,
   HeaderFlag,
@@ -86,6 +86,26 @@ describe('codec', () => {
       payloadType: 1,
       payload,
     });
+  });
+
+  it('gives every message a fresh version-4 id, across refills of the random pool', () => {
+    const ids = Array.from(
+      { length: 1000 },
+      () =>
+        decodeMessage(encodeMessage({ messageType: MessageType.InputStreamData, payload: Buffer.from('x') })).messageId,
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('writes a correct digest on every message, acknowledgements included, and dates past 32 bits', () => {
+    const ack = encodeAcknowledge({ messageType: 'output_stream_data', messageId: randomUUID(), sequenceNumber: 9n });
+    expect(ack.subarray(80, 112)).toEqual(createHash('sha256').update(ack.subarray(120)).digest());
+    const quoted = encodeAcknowledge({ messageType: 'odd"type\\', messageId: 'id', sequenceNumber: 1n });
+    expect(JSON.parse(quoted.subarray(120).toString()).AcknowledgedMessageType).toBe('odd"type\\');
+    const big = encodeMessage({ messageType: MessageType.OutputStreamData, createdDate: 2 ** 45 + 7, payload: ack });
+    expect(big.readBigUInt64BE(40)).toBe(2n ** 45n + 7n);
+    expect(big.subarray(80, 112)).toEqual(createHash('sha256').update(ack).digest());
   });
 
   it('swaps the UUID halves on the wire', () => {

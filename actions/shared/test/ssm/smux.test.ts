@@ -30,6 +30,27 @@ describe('FrameParser', () => {
     }
   });
 
+  it('reassembles large frames spread over many 1024-byte messages and odd-sized chunks, byte for byte', () => {
+    const data = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 251));
+    const stream = Buffer.concat([
+      encodeFrame(SmuxCommand.Syn, 3),
+      ...encodeData(3, data),
+      encodeFrame(SmuxCommand.Nop, 0),
+      encodeFrame(SmuxCommand.Fin, 3),
+    ]);
+    for (const sizes of [[1024], [1, 7, 1024, 3, 40_000, 9]]) {
+      const parser = new FrameParser();
+      const frames = [];
+      for (let offset = 0, i = 0; offset < stream.length; offset += sizes[i++ % sizes.length]!) {
+        frames.push(...parser.push(stream.subarray(offset, offset + sizes[i % sizes.length]!)));
+      }
+      expect(frames.map((f) => f.command)).toEqual([0, 2, 2, 2, 2, 3, 1]);
+      const received = Buffer.concat(frames.filter((f) => f.command === SmuxCommand.Psh).map((f) => f.data));
+      expect(received.equals(data)).toBe(true);
+      expect(parser.buffered).toBe(0);
+    }
+  });
+
   it('splits data into PSH frames of at most the frame size', () => {
     const frames = encodeData(5, Buffer.alloc(70_000, 1));
     expect(frames.map((frame) => frame.readUInt16LE(2))).toEqual([32768, 32768, 4464]);
