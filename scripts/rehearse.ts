@@ -166,12 +166,6 @@ class Rehearsal {
   }
 
   async run(): Promise<void> {
-    // The later pull requests' code is synthesized while the earlier steps run, as pull requests'
-    // jobs run side by side on GitHub (none of this touches the local AWS).
-    this.pullRequestAssemblies = this.synth({
-      routine: { task: { ...this.config.task, cpu: 512, memoryMiB: 1024 } },
-      destructive: { vpcCidr: shiftedCidr(this.config.vpcCidr) },
-    });
     await this.step(
       'Start the local AWS behind the IAM gate, the SSM emulator, the HTTP target, the OIDC issuer and the GitHub API',
       () => this.start(),
@@ -241,6 +235,13 @@ class Rehearsal {
       throw new Error('docs/setup.md has no `sh runnable setup` blocks: nothing to rehearse the set-up with');
     const env = this.world.gate!.env(this.admin!, { NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1' });
     for (const block of once) await this.bash(`docs/setup.md:${block.line}`, block.body, env);
+    // The later pull requests' code is synthesized from here on, beside the set-up's deploys and the
+    // first pull request, as pull requests' jobs run side by side on GitHub (it touches no AWS). Not
+    // before: the documented synthesis above is the set-up's own critical path.
+    this.pullRequestAssemblies = this.synth({
+      routine: { task: { ...this.config.task, cpu: 512, memoryMiB: 1024 } },
+      destructive: { vpcCidr: shiftedCidr(this.config.vpcCidr) },
+    });
     // Each environment in the page's order; environments side by side, except that a block marked
     // `per-account` (the foundation deploy, which shares the account's github-oidc-provider stack)
     // runs for one environment of an account at a time.

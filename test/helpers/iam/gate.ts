@@ -212,6 +212,17 @@ export class IamGate {
     const call = parseAwsCall(req.method ?? 'GET', req.url ?? '/', req.headers, body);
     if (call.service === 'sts' && call.operation === 'AssumeRoleWithWebIdentity') return this.webIdentity(req, call);
 
+    // What the gate read of IAM is stale once a call may have changed it (IAM, or a stack's roles).
+    const changes = mayChangeIam(call);
+    if (changes) this.principals.forget();
+    try {
+      return await this.answer(req, call, body);
+    } finally {
+      if (changes) this.principals.forget();
+    }
+  }
+
+  private async answer(req: IncomingMessage, call: AwsCall, body: Buffer): Promise<Reply> {
     const caller = this.principals.caller(call.accessKeyId);
     const label = `${call.service}:${call.operation}`;
     if (!caller) {
@@ -831,4 +842,13 @@ function apiCallName(req: IncomingMessage, body: Buffer): string {
   if (typeof target === 'string') return target;
   const action = /(?:^|&)Action=([A-Za-z0-9]+)/.exec(body.subarray(0, 300).toString())?.[1];
   return action ?? `${req.method} ${(req.url ?? '').split('?')[0]}`;
+}
+
+/**
+ * Whether a call may change what IAM holds: any call but reads (and STS, which changes nothing in
+ * IAM). CloudFormation's writes count: a stack creates and changes roles and policies.
+ */
+function mayChangeIam(call: AwsCall): boolean {
+  if (call.service === 'sts') return false;
+  return !/^(Get|List|Describe|Head|Detect|Validate|Estimate)/.test(call.operation);
 }

@@ -71,8 +71,36 @@ export class Principals {
     return accessKeyId ? this.keys.get(accessKeyId) : undefined;
   }
 
+  /**
+   * Roles read since the last change that went through the gate (see `forget`). Every role-signed
+   * call needs its role's policies, and reading them from moto (6 to 10 IAM calls) was most of the
+   * gate's time in a trace of the rehearsal. Only roles that exist are kept: a role created
+   * directly in moto is read when first used.
+   */
+  private readonly roles = new Map<string, Promise<RolePolicies | undefined>>();
+
+  /** Drops what was read of IAM: the gate calls it around every call that may change it. */
+  forget(): void {
+    this.roles.clear();
+  }
+
   /** The role's policies as IAM holds them now, or undefined when the role does not exist. */
-  async role(roleName: string): Promise<RolePolicies | undefined> {
+  role(roleName: string): Promise<RolePolicies | undefined> {
+    const known = this.roles.get(roleName);
+    if (known) return known;
+    const read = this.readRole(roleName);
+    this.roles.set(roleName, read);
+    // A role that does not exist (yet), or a failed read, is read again next time.
+    const drop = (): void => {
+      if (this.roles.get(roleName) === read) this.roles.delete(roleName);
+    };
+    read.then((found) => {
+      if (!found) drop();
+    }, drop);
+    return read;
+  }
+
+  private async readRole(roleName: string): Promise<RolePolicies | undefined> {
     let role;
     try {
       ({ Role: role } = await this.iam.send(new GetRoleCommand({ RoleName: roleName })));
@@ -85,24 +113,30 @@ export class Principals {
       throw error;
     }
     if (!role) return undefined;
-    const inline = await this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
-    const identityPolicies: PolicyDocument[] = [];
-    for (const policyName of inline.PolicyNames ?? []) {
-      const { PolicyDocument: document } = await this.iam.send(
-        new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
-      );
-      identityPolicies.push({ ...decode(document), name: `${roleName}/${policyName}` });
-    }
-    const attached = await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
-    for (const { PolicyArn } of attached.AttachedPolicies ?? []) {
-      identityPolicies.push(await this.managedPolicy(PolicyArn!));
-    }
+    // Every role-signed call reads the role's policies: the reads go out side by side (the gate's
+    // latency on each call is mostly these round trips to moto), in the order IAM lists them.
+    const [inline, attached] = await Promise.all([
+      this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })),
+      this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName })),
+    ]);
     const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+    const [inlinePolicies, managedPolicies, permissionsBoundary] = await Promise.all([
+      Promise.all(
+        (inline.PolicyNames ?? []).map(async (policyName) => {
+          const { PolicyDocument: document } = await this.iam.send(
+            new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
+          );
+          return { ...decode(document), name: `${roleName}/${policyName}` };
+        }),
+      ),
+      Promise.all((attached.AttachedPolicies ?? []).map(({ PolicyArn }) => this.managedPolicy(PolicyArn!))),
+      boundaryArn ? this.managedPolicy(boundaryArn) : Promise.resolve(undefined),
+    ]);
     return {
       roleArn: role.Arn!,
       roleId: role.RoleId!,
-      identityPolicies,
-      permissionsBoundary: boundaryArn ? await this.managedPolicy(boundaryArn) : undefined,
+      identityPolicies: [...inlinePolicies, ...managedPolicies],
+      permissionsBoundary,
       trust: decode(role.AssumeRolePolicyDocument),
     };
   }
