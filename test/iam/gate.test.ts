@@ -9,6 +9,8 @@ import {
 import { CloudWatchLogsClient, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   AttachRolePolicyCommand,
+  DeleteRolePolicyCommand,
+  PutRolePolicyCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
   GetOpenIDConnectProviderCommand,
@@ -125,6 +127,29 @@ describe('the IAM gate in front of the local AWS', () => {
     const ssm = client(SSMClient, session);
     await expect(ssm.send(new GetParameterCommand({ Name: '/team/a' }))).resolves.toBeDefined();
     await expect(ssm.send(new GetParameterCommand({ Name: '/team/b' }))).rejects.toThrow(/bounded-boundary does not/);
+  });
+
+  it("applies a change to a role's policies at the role's next call (what the gate read of IAM is not kept past it)", async () => {
+    const session = await roleSession('changing', [
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: `arn:aws:ssm:${aws.region}:${aws.account}:parameter/team/a`,
+      },
+    ]);
+    const ssm = client(SSMClient, session);
+    await expect(ssm.send(new GetParameterCommand({ Name: '/team/b' }))).rejects.toThrow(/not authorized/);
+    const iam = client(IAMClient, admin);
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'changing',
+        PolicyName: 'team-b',
+        PolicyDocument: policy([{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: '*' }]),
+      }),
+    );
+    await expect(ssm.send(new GetParameterCommand({ Name: '/team/b' }))).resolves.toBeDefined();
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: 'changing', PolicyName: 'team-b' }));
+    await expect(ssm.send(new GetParameterCommand({ Name: '/team/b' }))).rejects.toThrow(/not authorized/);
   });
 
   it('refuses an operation nobody modelled, saying where to model it', async () => {
