@@ -171,8 +171,11 @@ async function main(): Promise<number> {
     ...args,
     needs: 'You need the developer port-forwarding policy (docs/forwarding.md).',
   });
-  const ecs = new ECSClient(clientConfig);
-  const ssm = new SSMClient(clientConfig);
+  // The SDK's own retries off, as in the actions (actions/shared/src/aws.ts): every retry of this
+  // script goes through `retry` below (and the session's), bounded and logged once, not nested.
+  const sdk = { ...clientConfig, maxAttempts: 1 };
+  const ecs = new ECSClient(sdk);
+  const ssm = new SSMClient(sdk);
   const remotePort = args.remotePort ?? names.containerPort;
 
   let stopping = false;

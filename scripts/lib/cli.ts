@@ -22,7 +22,11 @@ export interface CliEnvironment {
   readonly config: EnvironmentConfig;
   readonly names: ResourceNames;
   readonly region: string;
-  /** SDK client configuration with the developer's credentials (checked to exist). */
+  /**
+   * SDK client configuration with the developer's credentials (checked to exist), with the SDK's
+   * own retries (3 attempts) for commands that make one-off reads (the doctor); a command with its
+   * own retry policy turns them off (forward.ts).
+   */
   readonly clientConfig: { region: string; credentials: AwsCredentialIdentityProvider; maxAttempts: number };
 }
 

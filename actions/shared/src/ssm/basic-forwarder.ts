@@ -41,6 +41,7 @@ export class BasicForwarder implements Forwarder {
       if (next) this.activate(next);
     });
     socket.resume();
+    this.channel.readyToReceive();
   }
 
   receive(payload: Buffer): boolean {

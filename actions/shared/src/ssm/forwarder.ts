@@ -27,6 +27,11 @@ export interface ForwarderChannel {
   fail(message: string): void;
   /** Emits a session event ('stream-open', 'stream-close'). */
   emit(event: string, ...args: unknown[]): void;
+  /**
+   * A local connection can take bytes now: hands over at once what the agent sent before and the
+   * forwarder refused (acknowledged, so the agent never resends it), instead of at the next resend tick.
+   */
+  readyToReceive(): void;
 }
 
 export interface Forwarder {

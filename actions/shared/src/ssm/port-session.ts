@@ -323,6 +323,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
       stopping: () => Boolean(this.stopping),
       fail: (message) => void this.finish({ reason: 'failed', message }, true),
       emit: (event, ...args) => this.emit(event, ...args),
+      readyToReceive: () => this.channel.retryDelivery(),
     };
     return createForwarder(this.mode ?? 'basic', channel, {
       agentVersion: this.agentVersion ?? '',
