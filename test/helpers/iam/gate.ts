@@ -162,6 +162,11 @@ export class IamGate {
     return { accessKeyId, secretAccessKey: randomBytes(20).toString('hex') };
   }
 
+  /** The ARN the gate records as the caller of the administrators' calls (see `administrator`). */
+  administratorArn(account = this.options.aws.account): string {
+    return `arn:${this.partition}:iam::${account}:user/administrator`;
+  }
+
   /** Environment for a child process (the CDK CLI, the AWS CLI) that talks to the local AWS through the gate. */
   env(
     credentials: { accessKeyId: string; secretAccessKey: string },
