@@ -150,21 +150,6 @@ const QUICK_END_MS = 10_000;
 /** Sessions in a row that may end that soon before the script gives up. */
 const MAX_QUICK_ENDS = 3;
 
-/**
- * Whether starting a session is worth another try: a transient AWS error (throttling, 5xx,
- * network), also wrapped with its operation (the cause) or carried by a SessionStartError as its
- * AWS error name. A refusal (AccessDenied, TargetNotConnected) or a bad option is not.
- */
-function isTransientStartError(error: unknown): boolean {
-  let cause = error;
-  for (let depth = 0; cause && depth < 5; depth++) {
-    if (isTransientAwsError(cause)) return true;
-    if (cause instanceof SessionStartError && cause.code && isTransientAwsError({ name: cause.code })) return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
   const { config, names, region, clientConfig } = await cliEnvironment({
@@ -233,7 +218,7 @@ async function main(): Promise<number> {
   for (let round = 0; !stopping; round++) {
     const started = await retry(startOne, {
       operation: round === 0 ? 'Starting the session' : 'Starting a new session',
-      isRetryable: isTransientStartError,
+      isRetryable: isTransientAwsError,
       maxAttempts: 10,
       // Long enough to ride out a network change (Wi-Fi, VPN) before giving up with the last error.
       maxElapsedMs: 90_000,

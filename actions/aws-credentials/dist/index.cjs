@@ -51479,14 +51479,13 @@ var NETWORK_CODES = /* @__PURE__ */ new Set([
   "UND_ERR_SOCKET"
 ]);
 function isTransientAwsError(error3) {
-  const name = awsErrorName(error3);
-  if (name && TRANSIENT_NAMES.has(name)) return true;
-  const meta = error3 ?? {};
-  if (meta.$fault === "server" || (meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   let cause = error3;
   for (let depth = 0; cause && depth < 5; depth++) {
-    const code = cause.code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+    const name = awsErrorName(cause);
+    if (name && TRANSIENT_NAMES.has(name)) return true;
+    const meta = cause;
+    if (meta.$fault === "server" || (meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+    if (typeof meta.code === "string" && (NETWORK_CODES.has(meta.code) || TRANSIENT_NAMES.has(meta.code))) return true;
     cause = cause.cause;
   }
   return false;

@@ -82,16 +82,19 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-/** Throttling, 5xx, IdP communication and network errors: worth retrying. Authorization is not. */
+/**
+ * Throttling, 5xx, IdP communication and network errors: worth retrying. Authorization is not.
+ * An error that wraps another (withOperation, a fetch failure) is judged by its causes too, and an
+ * error that names the AWS error in `code` (SessionStartError) by that name.
+ */
 export function isTransientAwsError(error: unknown): boolean {
-  const name = awsErrorName(error);
-  if (name && TRANSIENT_NAMES.has(name)) return true;
-  const meta = (error as { $metadata?: { httpStatusCode?: number }; $fault?: string } | undefined) ?? {};
-  if (meta.$fault === 'server' || (meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   let cause: unknown = error;
   for (let depth = 0; cause && depth < 5; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    const name = awsErrorName(cause);
+    if (name && TRANSIENT_NAMES.has(name)) return true;
+    const meta = cause as { $metadata?: { httpStatusCode?: number }; $fault?: string; code?: unknown };
+    if (meta.$fault === 'server' || (meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+    if (typeof meta.code === 'string' && (NETWORK_CODES.has(meta.code) || TRANSIENT_NAMES.has(meta.code))) return true;
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;

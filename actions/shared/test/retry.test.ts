@@ -143,7 +143,22 @@ describe('isTransientAwsError', () => {
       new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }),
       true,
     ],
+    [
+      'throttling wrapped by withOperation',
+      new Error('ListTasks failed', { cause: awsError('ThrottlingException') }),
+      true,
+    ],
+    [
+      'an error naming throttling in its code',
+      Object.assign(new Error('StartSession failed'), { code: 'Throttling' }),
+      true,
+    ],
     ['access denied', awsError('AccessDenied', 403), false],
+    [
+      'access denied wrapped by withOperation',
+      new Error('StartSession failed', { cause: awsError('AccessDenied', 403) }),
+      false,
+    ],
     ['a validation error', awsError('ValidationError'), false],
     ['a plain error', new Error('boom'), false],
   ])('%s → %s', (_name, error, expected) => {
