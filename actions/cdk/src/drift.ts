@@ -60,21 +60,20 @@ export async function detectDrift(
   stacks: readonly SelectedStack[],
   deps: DriftDeps,
 ): Promise<DriftReport> {
-  const results: StackDrift[] = [];
-  for (const stack of stacks) {
-    const deployed = await deployedTemplate(deps.cloudformation, stack.stackName);
-    if (!deployed) {
-      results.push({ stack: stack.stackName, status: 'NOT_DEPLOYED', resources: [], templateChanges: [] });
-      continue;
-    }
-    const templateChanges: { logicalId: string; change: string }[] = [];
-    fullDiff(deployed, stack.template).resources.forEachDifference((logicalId, change) => {
-      const what = change.isAddition ? 'added on main' : change.isRemoval ? 'removed on main' : 'changed on main';
-      templateChanges.push({ logicalId, change: what });
-    });
-    const detection = await detectStack(stack.stackName, deps);
-    results.push({ stack: stack.stackName, ...detection, templateChanges });
-  }
+  // The stacks side by side: a detection takes from seconds to minutes on AWS, and each stack's is its own.
+  const results = await Promise.all(
+    stacks.map(async (stack): Promise<StackDrift> => {
+      const deployed = await deployedTemplate(deps.cloudformation, stack.stackName);
+      if (!deployed) return { stack: stack.stackName, status: 'NOT_DEPLOYED', resources: [], templateChanges: [] };
+      const templateChanges: { logicalId: string; change: string }[] = [];
+      fullDiff(deployed, stack.template).resources.forEachDifference((logicalId, change) => {
+        const what = change.isAddition ? 'added on main' : change.isRemoval ? 'removed on main' : 'changed on main';
+        templateChanges.push({ logicalId, change: what });
+      });
+      const detection = await detectStack(stack.stackName, deps);
+      return { stack: stack.stackName, ...detection, templateChanges };
+    }),
+  );
   return { environment, commit, stacks: results };
 }
 
