@@ -14,27 +14,13 @@ import {
   readSwappedUuid,
   writeSwappedUuid,
 } from '../../src/ssm/codec.js';
+import { GOLDEN_HANDSHAKE_RESPONSE } from '../../../../test/helpers/ssm-emulator/golden.js';
 
 /**
  * The first 120 bytes of the HandshakeResponse the official plugin sent (protocol reference §4,
- * observed): header length 116, space-padded type, schema 1, CreatedDate, seq 0, flags 0, the
- * message id with swapped halves, the SHA-256 digest, PayloadType 6 and a 145-byte payload.
+ * observed), from the one copy of the golden bytes the emulator's tests use too.
  */
-const GOLDEN_HEADER = Buffer.from(
-  [
-    '00 00 00 74 69 6e 70 75 74 5f 73 74 72 65 61 6d',
-    '5f 64 61 74 61 20 20 20 20 20 20 20 20 20 20 20',
-    '20 20 20 20 00 00 00 01 00 00 01 a2 23 c8 f7 c4',
-    '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
-    '9e de 3e e9 f5 2c cd 40 bc 8d 59 d7 87 63 46 38',
-    '20 04 d0 4a d8 20 9c 74 50 2b e0 48 3e 13 7a 24',
-    '91 99 ff 82 58 76 6d fd 64 64 4e c0 6d db f6 6a',
-    '00 00 00 06 00 00 00 91',
-  ]
-    .join(' ')
-    .split(' ')
-    .map((byte) => parseInt(byte, 16)),
-);
+const GOLDEN_HEADER = GOLDEN_HANDSHAKE_RESPONSE.subarray(0, 120);
 
 describe('ClientMessage codec against the golden header', () => {
   it('reads the golden header field by field', () => {
