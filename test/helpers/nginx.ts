@@ -321,11 +321,11 @@ async function startRealNginx(binary: string, files: Record<string, string | Buf
     for (const dir of [prefix, root, join(prefix, 'logs'), join(prefix, 'run'), join(prefix, 'tmp')])
       chmodSync(dir, 0o777);
   }
-  const command = asRoot
-    ? ['runuser', ['-u', 'nobody', '--', binary, '-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'stderr']]
-    : [binary, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'stderr']];
-  const child: ChildProcess = spawn(command[0] as string, command[1] as string[], {
+  // As root, nginx itself is the child, running as nobody (not under runuser: runuser waits 2 s
+  // after forwarding a SIGTERM, and a stop that gives up and kills it would orphan nginx on its port).
+  const child: ChildProcess = spawn(binary, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'stderr'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(asRoot ? nobody() : {}),
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -351,6 +351,15 @@ async function startRealNginx(binary: string, files: Record<string, string | Buf
       rmSync(prefix, { recursive: true, force: true });
     },
   };
+}
+
+/** The uid and gid of the user `nobody` (and its primary group), from the passwd database. */
+function nobody(): { uid: number; gid: number } {
+  const entry = spawnSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).stdout.trim().split(':');
+  const [uid, gid] = [Number(entry[2]), Number(entry[3])];
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error(`Expected a passwd entry for the user nobody to run nginx as, found "${entry.join(':')}"`);
+  return { uid, gid };
 }
 
 /**
