@@ -49,11 +49,24 @@ export const MOTO_INSTALL_COMMAND =
   "python3 -m venv ~/.venvs/moto && ~/.venvs/moto/bin/pip install 'moto[server]==5.2.1' cfn-lint " +
   '&& export PATH="$HOME/.venvs/moto/bin:$PATH"';
 
-/** Fails with the fix when python3 or moto is missing, instead of a spawn error later. */
+/** The Pythons already found to have moto's server (the probe runs once per process). */
+const motoPythons = new Set<string>();
+
+/**
+ * Fails with the fix when python3 or moto is missing, instead of a spawn error later. The probe
+ * finds moto's server modules without importing them: importing moto.server costs most of a second.
+ */
 export function assertMotoInstalled(python = 'python3'): void {
-  const probe = spawnSync(python, ['-c', 'import moto.server, sys; print(__import__("moto").__version__)'], {
-    encoding: 'utf8',
-  });
+  if (motoPythons.has(python)) return;
+  const probe = spawnSync(
+    python,
+    [
+      '-c',
+      'import importlib.util as u, sys; missing = [m for m in ("moto", "flask", "flask_cors", "werkzeug") if u.find_spec(m) is None]; ' +
+        'sys.exit("No module named " + ", ".join(missing) if missing else 0)',
+    ],
+    { encoding: 'utf8' },
+  );
   if (probe.error || probe.status !== 0) {
     throw new Error(
       `The local AWS needs moto's server for ${python}, and ${python} -c 'import moto.server' failed ` +
@@ -61,6 +74,7 @@ export function assertMotoInstalled(python = 'python3'): void {
         `Install it in a venv first on PATH: ${MOTO_INSTALL_COMMAND}`,
     );
   }
+  motoPythons.add(python);
 }
 
 /** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
