@@ -1,16 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
-import {
-  CdkAppMultiContext,
+import type {
+  CachedCloudAssembly,
+  DeploymentMethod,
   DiffMethod,
+  ICloudAssemblySource,
   StackParameters,
-  StackSelectionStrategy,
-  type CachedCloudAssembly,
-  type DeploymentMethod,
-  type ICloudAssemblySource,
-  type StackSelector,
-  type Toolkit,
+  StackSelector,
+  Toolkit,
 } from '@aws-cdk/toolkit-lib';
 import { deployableStacks } from '../../../infra/lib/names.js';
 import { errorMessage, UserInputError } from '../../shared/src/errors.js';
@@ -19,10 +17,12 @@ import type { BootstrapRequirement } from './bootstrap-check.js';
 import type { Inputs } from './inputs.js';
 import type { ActionIoHost } from './io-host.js';
 import { blockingFindings, readNagReport, type NagFinding, type NagReport } from './nag.js';
+import { toolkitLib, type ToolkitLib } from './toolkit-lib.js';
 
 /** What the commands need from outside: the toolkit and its IoHost, a logger, where to run. */
 export interface CommandDeps {
-  readonly toolkit: Toolkit;
+  /** The toolkit, created on first use (see toolkit-lib.ts). */
+  readonly toolkit: () => Promise<Toolkit>;
   readonly io: ActionIoHost;
   readonly logger: Logger;
   /** The directory with cdk.json (the workspace). */
@@ -55,12 +55,15 @@ export function stackPatterns(inputs: Pick<Inputs, 'command' | 'environment' | '
   return inputs.command === 'synth' ? [`${inputs.environment}-*`] : deployableStacks({ name: inputs.environment });
 }
 
-export function stackSelector(patterns: readonly string[]): StackSelector {
+export function stackSelector(
+  patterns: readonly string[],
+  { StackSelectionStrategy }: Pick<ToolkitLib, 'StackSelectionStrategy'>,
+): StackSelector {
   return { strategy: StackSelectionStrategy.PATTERN_MUST_MATCH, patterns: [...patterns] };
 }
 
 /** The toolkit's diff method for the `diff-method` input. */
-export function diffMethod(method: Inputs['diffMethod']): DiffMethod {
+export function diffMethod(method: Inputs['diffMethod'], { DiffMethod }: Pick<ToolkitLib, 'DiffMethod'>): DiffMethod {
   // No silent fallback: a reviewer must know when replacements come from the spec, not CloudFormation.
   return method === 'change-set' ? DiffMethod.ChangeSet({ fallbackToTemplate: false }) : DiffMethod.TemplateOnly();
 }
@@ -86,7 +89,8 @@ function formatFindings(findings: readonly NagFinding[]): string {
  * report. A cdk-nag error fails here, with every finding listed.
  */
 export async function produceAssembly(inputs: Inputs, deps: CommandDeps): Promise<Assembly> {
-  const { toolkit, cwd } = deps;
+  const { cwd } = deps;
+  const [toolkit, lib] = await Promise.all([deps.toolkit(), toolkitLib()]);
   let source: ICloudAssemblySource;
   let directory: string;
   if (inputs.assemblyDir) {
@@ -102,13 +106,15 @@ export async function produceAssembly(inputs: Inputs, deps: CommandDeps): Promis
     source = await toolkit.fromCdkApp(app, {
       workingDirectory: cwd,
       outdir: directory,
-      contextStore: new CdkAppMultiContext(cwd, { environments: inputs.environment }),
+      contextStore: new lib.CdkAppMultiContext(cwd, { environments: inputs.environment }),
       resolveDefaultEnvironment: deps.resolveDefaultEnvironment,
     });
   }
   let assembly: CachedCloudAssembly;
   try {
-    assembly = await toolkit.synth(source, { stacks: stackSelector(stackPatterns({ ...inputs, command: 'synth' })) });
+    assembly = await toolkit.synth(source, {
+      stacks: stackSelector(stackPatterns({ ...inputs, command: 'synth' }), lib),
+    });
   } catch (error) {
     const nag = readNagReport(directory);
     const blocking = blockingFindings(nag.findings);
@@ -203,15 +209,17 @@ export async function diffStacks(
   assembly: CachedCloudAssembly,
   patterns: readonly string[],
   method: Inputs['diffMethod'],
-  toolkit: Toolkit,
+  toolkit: () => Promise<Toolkit>,
 ): Promise<Record<string, TemplateDiff>> {
-  return toolkit.diff(assembly, { stacks: stackSelector(patterns), method: diffMethod(method) });
+  const [kit, lib] = await Promise.all([toolkit(), toolkitLib()]);
+  return kit.diff(assembly, { stacks: stackSelector(patterns, lib), method: diffMethod(method, lib) });
 }
 
 /** The deploy options for the `deployment-method` input. */
 export function deployOptions(
   stacks: readonly SelectedStack[],
   method: Inputs['deploymentMethod'],
+  { StackParameters }: Pick<ToolkitLib, 'StackParameters'>,
 ): { deploymentMethod: DeploymentMethod; parameters?: StackParameters } {
   if (method === 'change-set') return { deploymentMethod: { method: 'change-set' } };
   // With direct stack updates, pass the bootstrap version parameter its (SSM path) default
@@ -240,9 +248,13 @@ export async function deployStacks(
   deps: Pick<CommandDeps, 'toolkit' | 'io'>,
 ): Promise<StackOutputs> {
   try {
-    const result = await deps.toolkit.deploy(assembly, {
-      stacks: { strategy: StackSelectionStrategy.PATTERN_MUST_MATCH, patterns: stacks.map((stack) => stack.stackName) },
-      ...deployOptions(stacks, method),
+    const [toolkit, lib] = await Promise.all([deps.toolkit(), toolkitLib()]);
+    const result = await toolkit.deploy(assembly, {
+      stacks: stackSelector(
+        stacks.map((stack) => stack.stackName),
+        lib,
+      ),
+      ...deployOptions(stacks, method, lib),
     });
     const outputs: StackOutputs = {};
     for (const stack of result.stacks) outputs[stack.stackName] = { ...stack.outputs };

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
-import { Toolkit } from '@aws-cdk/toolkit-lib';
+import type { Toolkit } from '@aws-cdk/toolkit-lib';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -26,6 +26,7 @@ import {
 import { runComment } from './review.js';
 import { runPower } from './sleep.js';
 import { buildRunContext, readEventFile, type RunContext } from './run-context.js';
+import { toolkitLib } from './toolkit-lib.js';
 import { reviewRefusalSummary, synthSummary } from './summary.js';
 
 /** The only place where inputs are read, outputs set and a failure becomes the step's failure. */
@@ -136,14 +137,19 @@ async function assumeRoleCloudFormation(
 
 function commandDeps(inputs: Inputs, context: RunContext): CommandDeps {
   const io = new ActionIoHost(actionsLogger);
+  let toolkit: Promise<Toolkit> | undefined;
   return {
     // The environment's own bootstrap stack (docs/setup.md), not the default CDKToolkit.
-    toolkit: new Toolkit({
-      ioHost: io,
-      color: false,
-      emojis: false,
-      toolkitStackName: toolkitStackName(inputs.environment),
-    }),
+    toolkit: () =>
+      (toolkit ??= toolkitLib().then(
+        ({ Toolkit }) =>
+          new Toolkit({
+            ioHost: io,
+            color: false,
+            emojis: false,
+            toolkitStackName: toolkitStackName(inputs.environment),
+          }),
+      )),
     io,
     logger: actionsLogger,
     cwd: inputs.workingDirectory ?? context.workspace ?? process.cwd(),

@@ -10,6 +10,7 @@ import { blockingFindings, readNagReport } from '../src/nag.js';
 import { RecordingLogger } from '../../shared/src/logger.js';
 import { deployOptions, diffMethod, stackPatterns, type SelectedStack } from '../src/commands.js';
 import { parseInputs, shouldComment } from '../src/inputs.js';
+import { toolkitLib } from '../src/toolkit-lib.js';
 import { ActionIoHost } from '../src/io-host.js';
 import { compareCost, estimateCost } from '../src/cost.js';
 import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../../../infra/lib/schedule.js';
@@ -70,14 +71,16 @@ describe('toolkit wiring', () => {
     expect(stackPatterns({ command: 'deploy', environment: ENV, stacks: [SERVICE] })).toEqual([SERVICE]);
   });
 
-  it('uses a change set only when asked, and never silently falls back to a template diff', () => {
-    expect(diffMethod('template').method).toBe('template-only');
-    const changeSet = diffMethod('change-set');
+  it('uses a change set only when asked, and never silently falls back to a template diff', async () => {
+    const lib = await toolkitLib();
+    expect(diffMethod('template', lib).method).toBe('template-only');
+    const changeSet = diffMethod('change-set', lib);
     expect(changeSet.method).toBe('change-set');
     expect(changeSet.options).toEqual({ fallbackToTemplate: false });
   });
 
-  it('passes BootstrapVersion explicitly for direct deployments only', () => {
+  it('passes BootstrapVersion explicitly for direct deployments only', async () => {
+    const lib = await toolkitLib();
     const VERSION_PARAMETER = `/cdk-bootstrap/${FIRST.bootstrapQualifier}/version`;
     const stacks = [
       {
@@ -85,8 +88,8 @@ describe('toolkit wiring', () => {
         template: { Parameters: { BootstrapVersion: { Default: VERSION_PARAMETER } } },
       },
     ] as unknown as SelectedStack[];
-    expect(deployOptions(stacks, 'change-set')).toEqual({ deploymentMethod: { method: 'change-set' } });
-    const direct = deployOptions(stacks, 'direct');
+    expect(deployOptions(stacks, 'change-set', lib)).toEqual({ deploymentMethod: { method: 'change-set' } });
+    const direct = deployOptions(stacks, 'direct', lib);
     expect(direct.deploymentMethod).toEqual({ method: 'direct' });
     expect([...direct.parameters!.parameters]).toEqual([['BootstrapVersion', VERSION_PARAMETER]]);
     expect(direct.parameters!.keepExistingParameters).toBe(true);
