@@ -18,7 +18,8 @@
  *   4. a destructive change: blocked in the pull request, refused at deploy without the label and
  *      with a label its author added;
  *   5. operations: a change made out of band reported by the drift check in one issue, closed once
- *      undone; the environment put to sleep (the smoke test says so) and woken (it passes);
+ *      undone (in the second environment, when there is one, beside the next); the first
+ *      environment put to sleep (the smoke test says so) and woken (it passes);
  *   6. the guardrails: a pull-request token refused by the deploy role, one environment's deploy
  *      role refused another's bootstrap, a bootstrap before its foundation refused as IAM would;
  *   7. stop everything it started, even on failure or Ctrl-C.
@@ -95,6 +96,12 @@ interface StepResult {
   readonly result: string;
   readonly seconds: number;
 }
+
+/**
+ * The administrator's shell for the documented commands. The CDK CLI's telemetry is off: the
+ * rehearsal is offline, and the CLI would otherwise start a sender process after each command.
+ */
+const ADMIN_SHELL = { NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' };
 
 /** Everything the rehearsal starts, so that one place stops it all. */
 class LocalWorld {
@@ -184,7 +191,7 @@ class Rehearsal {
       this.routineChange(),
     );
     await this.step(
-      `Operations: drift in ${this.config.name} reported in one issue and closed once fixed; ${this.config.name} put to sleep and woken`,
+      `Operations: drift in ${this.driftChecked.name} reported in one issue and closed once fixed; ${this.config.name} put to sleep and woken`,
       () => this.operations(),
     );
     await this.step('Guardrails: a pull-request token, another environment, the set-up order', () => this.guardrails());
@@ -233,7 +240,7 @@ class Rehearsal {
     const { once, perEnvironment } = setupCommands();
     if (once.length === 0 || perEnvironment.length === 0)
       throw new Error('docs/setup.md has no `sh runnable setup` blocks: nothing to rehearse the set-up with');
-    const env = this.world.gate!.env(this.admin!, { NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1' });
+    const env = this.world.gate!.env(this.admin!, ADMIN_SHELL);
     for (const block of once) await this.bash(`docs/setup.md:${block.line}`, block.body, env);
     // The later pull requests' code is synthesized from here on, beside the set-up's deploys and the
     // first pull request, as pull requests' jobs run side by side on GitHub (it touches no AWS). Not
@@ -618,9 +625,9 @@ class Rehearsal {
   }
 
   /**
-   * drift.yml and sleep.yml on the first environment: a retention changed out of band is reported
-   * in one issue, which closes once the change is undone; then the environment is put to sleep
-   * (the smoke test says so and how to wake it) and woken (the smoke test passes).
+   * drift.yml and sleep.yml: a retention changed out of band is reported in one issue, which
+   * closes once the change is undone; the first environment is put to sleep (the smoke test says
+   * so and how to wake it) and woken (the smoke test passes).
    */
   private async operations(): Promise<string> {
     // The guardrails' refused bootstrap (next step) runs meanwhile: a CLI run of the administrator's
@@ -628,22 +635,45 @@ class Rehearsal {
     const early = this.bootstrapBeforeFoundation();
     early.catch(() => undefined); // awaited by the next step
     this.earlyBootstrap = early;
+    const [drift, power] = await Promise.all([
+      this.driftCycle(this.driftChecked),
+      // Side by side when the drift check has an environment of its own (it reads what the power
+      // change would move); one after the other otherwise.
+      this.driftChecked === this.config ? undefined : this.sleepWakeCycle(),
+    ]);
+    const sleepWake = power ?? (await this.sleepWakeCycle());
+    this.expectNoRefusal(this.world.gate!.administratorArn(this.config.account));
+    return `${drift}; ${sleepWake}`;
+  }
+
+  /**
+   * The environment the drift check is rehearsed in: the last one reviewed (the second when a
+   * merge is promoted), so that it runs beside the first's sleep and wake.
+   */
+  private readonly driftChecked: EnvironmentConfig = this.reviewed[this.reviewed.length - 1]!;
+
+  /**
+   * drift.yml: an out-of-band change (someone shortens the retention of the app's log group in the
+   * console) reported in one issue, which the next run closes once the change is undone. No run
+   * before the change: the last run checks the same stacks with nothing drifted, which is what a
+   * false report right after the deploy would fail.
+   */
+  private async driftCycle(environment: EnvironmentConfig): Promise<string> {
     const github = this.world.github!;
-    const names = this.names;
     const drift = async (): Promise<ActionRun> => {
-      const env = await this.operator(this.config, 'drift');
-      const run = await this.cdkAction({ command: 'drift', 'assembly-dir': this.mainAssembly }, env, {
-        merge: commitSha(PULL_REQUESTS.routine, 0),
-      });
-      expectSuccess('cdk drift (drift.yml)', run);
+      const env = await this.operator(environment, 'drift');
+      const run = await this.cdkAction(
+        { command: 'drift', 'assembly-dir': this.mainAssembly },
+        env,
+        { merge: commitSha(PULL_REQUESTS.routine, 0) },
+        environment,
+      );
+      expectSuccess(`cdk drift of ${environment.name} (drift.yml)`, run);
       return run;
     };
     const openIssues = () => github.issues().filter((issue) => issue.state === 'open');
-    // No run before the out-of-band change: the last run below checks the same stacks with nothing
-    // drifted, which is what a false report right after the deploy would fail.
-    // Out of band: someone shortens the retention of the app's log group in the console.
     const logs = new CloudWatchLogsClient(motoClientConfig(this.world.aws!));
-    const outputs = await this.stackOutputs(names.serviceStack);
+    const outputs = await this.stackOutputs(resourceNames(environment).serviceStack);
     const logGroup = outputs.AppLogGroupName!;
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: logGroup, retentionInDays: 1 }));
     const drifted = await drift();
@@ -651,13 +681,16 @@ class Rehearsal {
       throw new Error(`An out-of-band change was not reported in one issue:\n${drifted.summary}`);
     const issue = openIssues()[0]!;
     await logs.send(
-      new PutRetentionPolicyCommand({ logGroupName: logGroup, retentionInDays: this.config.logRetentionDays }),
+      new PutRetentionPolicyCommand({ logGroupName: logGroup, retentionInDays: environment.logRetentionDays }),
     );
     const fixed = await drift();
     if (fixed.outputs.drifted !== 'false' || openIssues().length > 0)
       throw new Error(`The drift issue was not closed once the drift was gone:\n${fixed.summary}`);
+    return `drift: retention changed out of band → issue #${issue.number} opened, closed once undone`;
+  }
 
-    // sleep.yml: the deploy role flips Awake with the deployed template; the smoke test knows.
+  /** sleep.yml: the deploy role flips Awake with the deployed template; the smoke test knows. */
+  private async sleepWakeCycle(): Promise<string> {
     const power = async (command: 'sleep' | 'wake'): Promise<ActionRun> => {
       const { run: login, env } = await this.credentials(
         this.job({ environment: this.config.name, workflow: 'sleep', eventName: 'workflow_dispatch' }),
@@ -677,11 +710,7 @@ class Rehearsal {
     const awake = await power('wake');
     const smoke = await this.smokeRun(this.config, 'sleep');
     expectSuccess('the smoke test after the wake', smoke);
-    this.expectNoRefusal(this.world.gate!.administratorArn(this.config.account));
-    return (
-      `drift: retention changed out of band → issue #${issue.number} opened, closed once undone; ` +
-      `sleep: ${asleep.outputs.state} (smoke test: "asleep, wake it with ..."), wake: ${awake.outputs.state}, smoke test ${smoke.outputs.status}`
-    );
+    return `sleep: ${asleep.outputs.state} (smoke test: "asleep, wake it with ..."), wake: ${awake.outputs.state}, smoke test ${smoke.outputs.status}`;
   }
 
   private async stackOutputs(stackName: string): Promise<Record<string, string>> {
@@ -716,7 +745,7 @@ class Rehearsal {
     return this.bash(
       'a bootstrap before its foundation',
       cdkCommandLine(bootstrapArgs(orphan)),
-      this.world.gate!.env(this.admin!, { NODE_OPTIONS: '', FORCE_COLOR: '0' }),
+      this.world.gate!.env(this.admin!, ADMIN_SHELL),
       true,
     );
   }
