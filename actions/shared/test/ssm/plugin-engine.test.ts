@@ -209,7 +209,10 @@ describe('plugin engine', () => {
     process.env.FAKE_PLUGIN_DESTINATION = 'refused';
     const logger = new RecordingLogger();
     const session = await start(logger);
-    expect(logger.messages('info')).toContain('session-manager-plugin: Waiting for connections...');
+    // The port may answer the engine's probe before the plugin's line crosses the pipe.
+    await waitFor("the plugin's line, while the tunnel runs", () =>
+      logger.messages('info').includes('session-manager-plugin: Waiting for connections...'),
+    );
     await new Promise<void>((resolve) => connect(session.localPort, '127.0.0.1').once('close', () => resolve()));
     await waitFor('the Flag 3 warning', () =>
       logger
