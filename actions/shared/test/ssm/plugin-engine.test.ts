@@ -62,7 +62,10 @@ describe('plugin engine', () => {
     dir = mkdtempSync(join(tmpdir(), 'plugin-'));
     process.env.FAKE_PLUGIN_RECORD = join(dir, 'record.json');
   });
+  /** Sessions started by `start`: stopped after each test, so a failed test leaves no plugin running. */
+  const started: { stop(): Promise<void> }[] = [];
   afterEach(async () => {
+    await Promise.allSettled(started.splice(0).map((session) => session.stop()));
     await emulator.stop();
     rmSync(dir, { recursive: true, force: true });
     for (const name of Object.keys(process.env)) if (name.startsWith('FAKE_PLUGIN_')) delete process.env[name];
@@ -73,8 +76,8 @@ describe('plugin engine', () => {
       endpoint: emulator.endpoint,
       credentials: { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 's' },
     });
-  const start = async (logger = new RecordingLogger(), options: { probeIntervalMs?: number } = {}) =>
-    startPluginSession({
+  const start = async (logger = new RecordingLogger(), options: { probeIntervalMs?: number } = {}) => {
+    const session = await startPluginSession({
       ssm: ssmClient(),
       target: TARGET,
       remotePort: 80,
@@ -85,6 +88,9 @@ describe('plugin engine', () => {
       binary: FAKE_PLUGIN,
       ...options,
     });
+    started.push(session);
+    return session;
+  };
   const record = (): { response: { SessionId: string; TokenValue: string }; pid: number } =>
     JSON.parse(readFileSync(process.env.FAKE_PLUGIN_RECORD!, 'utf8'));
 
