@@ -1,12 +1,8 @@
 import * as core from '@actions/core';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
 import { awsClientConfig } from '../../shared/src/aws.js';
-import { formatFindings, runDoctor } from '../../shared/src/doctor/index.js';
 import { UserInputError, errorMessage } from '../../shared/src/errors.js';
 import { actionsLogger } from '../../shared/src/logger.js';
 import { startForwarding } from '../../shared/src/ssm/forwarding.js';
@@ -37,19 +33,24 @@ export async function run(): Promise<void> {
       logger: actionsLogger,
       clock: { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
       startForwarding,
-      diagnose: async (target) =>
-        formatFindings(
-          await runDoctor(
-            {
-              ecs: new ECSClient(config),
-              ec2: new EC2Client(config),
-              iam: new IAMClient(config),
-              sts: new STSClient(config),
-              logger: actionsLogger,
-            },
-            { ...target, region },
-          ),
-        ),
+      // The doctor runs only when the smoke test fails: its clients (EC2's is the SDK's largest)
+      // are loaded then, not at every start of the action.
+      diagnose: async (target) => {
+        const [{ EC2Client }, { IAMClient }, { STSClient }, { formatFindings, runDoctor }] = await Promise.all([
+          import('@aws-sdk/client-ec2'),
+          import('@aws-sdk/client-iam'),
+          import('@aws-sdk/client-sts'),
+          import('../../shared/src/doctor/index.js'),
+        ]);
+        const clients = {
+          ecs: new ECSClient(config),
+          ec2: new EC2Client(config),
+          iam: new IAMClient(config),
+          sts: new STSClient(config),
+          logger: actionsLogger,
+        };
+        return formatFindings(await runDoctor(clients, { ...target, region }));
+      },
     });
     core.setOutput('status', String(result.http.status));
     core.setOutput('latency-ms', result.http.latencyMs.toFixed(1));
