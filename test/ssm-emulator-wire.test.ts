@@ -177,7 +177,7 @@ describe('emulator wire codec: the handshake the agent plays (§5.4, §10)', () 
       onEnd: () => undefined,
     });
 
-  it('sends HandshakeRequest seq 0 flags 1, then on the HandshakeResponse HandshakeComplete seq 1 and the ack', () => {
+  it('sends HandshakeRequest seq 0 flags 1, then on the HandshakeResponse the ack and HandshakeComplete seq 1', async () => {
     const sent: Buffer[] = [];
     const agent = agentSession();
     try {
@@ -207,9 +207,14 @@ describe('emulator wire codec: the handshake the agent plays (§5.4, §10)', () 
       });
 
       agent.receive(GOLDEN_HANDSHAKE_RESPONSE);
-      // The agent processes, then acks (§6): HandshakeComplete goes out before the ack.
+      // The agent's handler hands the response to its handshake goroutine and its caller acks it at
+      // once; that goroutine sends HandshakeComplete after (amazon-ssm-agent datachannel.go,
+      // handleHandshakeResponse and PerformHandshake). The ack goes first: the official plugin
+      // crashes on an ack that arrives after HandshakeComplete (agent-session.ts).
+      expect(sent.map(header).map((m) => m.messageType.trim())).toEqual(['output_stream_data', 'acknowledge']);
+      await Promise.resolve();
       expect(sent).toHaveLength(3);
-      const [complete, ack] = sent.slice(1).map(header);
+      const [ack, complete] = sent.slice(1).map(header);
       expect(ack).toMatchObject({ messageType: 'acknowledge'.padEnd(32, ' '), sequenceNumber: 0n, flags: 3n });
       expect(ack!.payloadType).toBe(0);
       expect(JSON.parse(ack!.payload.toString())).toEqual({

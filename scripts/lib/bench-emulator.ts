@@ -1,6 +1,7 @@
 /**
- * Starts and stops the benchmark's SSM emulator in a child process (bench-emulator-server.ts), and
- * reads another process's CPU time, so `npm run bench:forward` measures only the client.
+ * Starts and stops the benchmark's SSM emulator in a child process (bench-emulator-server.ts), runs
+ * its load in another (bench-load.ts), and reads a process's CPU time, so `npm run bench:forward`
+ * measures only the client.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stopProcess } from '../../test/helpers/ports.js';
 
 const SERVER = fileURLToPath(new URL('./bench-emulator-server.ts', import.meta.url));
+const LOAD = fileURLToPath(new URL('./bench-load.ts', import.meta.url));
 
 export interface EmulatorProcess {
   readonly endpoint: string;
@@ -55,6 +57,26 @@ export async function startEmulatorProcess(
     await stop();
     throw error;
   }
+}
+
+/**
+ * Runs the benchmark's load (bench-load.ts) in its own process and returns what it printed:
+ * `latency PORT REQUESTS CONCURRENCY` or `download PORT PATH`.
+ */
+export async function runLoad<T>(args: readonly (string | number)[]): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', LOAD, ...args.map(String)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`the load process (${args.join(' ')}) exited with code ${code}: ${stderr.trim()}`);
+  return JSON.parse(stdout) as T;
 }
 
 /** User + system CPU seconds of this process. */

@@ -111,6 +111,10 @@ export class AgentSession {
   // basic
   private basicSocket?: Socket;
   private basicDialing?: Promise<boolean>;
+  // Output written and not yet sent (see writeStream)
+  private pendingOutput: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
 
   constructor(private readonly options: AgentSessionOptions) {
     this.timers.push(setInterval(() => this.tick(), 100));
@@ -247,16 +251,26 @@ export class AgentSession {
     // Agents ≥ 3.1.1575.0 turn keep-alive off for clients > 1.2.331.0; 3.1.1476.0-3.1.1511.0 keep it on.
     const agentAlwaysKeepsAlive = versionCompare(this.options.agentVersion, '3.1.1511.0') <= 0;
     this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(versionCompare(version, '1.2.331.0') > 0));
-    this.sendStream(
-      PayloadTypes.handshakeComplete,
-      Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })),
-    );
+    // The agent's handler hands the response to its handshake goroutine, and its caller acks the
+    // message at once; that goroutine then sends HandshakeComplete (amazon-ssm-agent
+    // datachannel.go, handleHandshakeResponse and PerformHandshake), so the ack goes first. The
+    // order matters: session-manager-plugin 1.2.x installs its port session's message handler while
+    // it processes HandshakeComplete and creates its smux client only afterwards, so a message in
+    // between (an ack sent late) is read through a nil client and kills its WebSocket reader
+    // (portsession.go Initialize, muxportforwarding.go IsStreamNotSet). Seen with the plugin built
+    // from github.com/aws/session-manager-plugin 61cf128 on 2026-12-02: half its sessions hung.
+    queueMicrotask(() => {
+      this.sendStream(
+        PayloadTypes.handshakeComplete,
+        Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })),
+      );
+      if (!this.mux) void this.dialBasic();
+    });
     this.lastActivity = Date.now();
     this.lastClientFrame = Date.now();
     if (this.keepAliveOn) {
       this.timers.push(setInterval(() => this.writeStream(smuxFrame(Cmd.nop, 0)), this.options.keepAlive.intervalMs));
     }
-    if (!this.mux) void this.dialBasic();
   }
 
   // ---- mux: an smux v1 server over the client's byte stream ----
@@ -371,14 +385,55 @@ export class AgentSession {
 
   // ---- the reliable channel, service side ----
 
-  /** Output bytes, at most 1024 per data-channel message. */
+  /**
+   * Output bytes, at most 1024 per data-channel message. The agent reads its smux side in reads of
+   * up to 1024 bytes, so what its streams write at about the same time (a response and the FIN
+   * behind it) shares a message; here the bytes of one turn of the event loop do.
+   */
   private writeStream(bytes: Buffer): void {
-    for (let offset = 0; offset < bytes.length; offset += 1024)
-      this.sendStream(PayloadTypes.output, bytes.subarray(offset, offset + 1024));
+    this.pendingOutput.push(bytes);
+    this.pendingBytes += bytes.length;
+    while (this.pendingBytes >= 1024) this.sendOutput(1024);
+    if (this.pendingBytes > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushOutput();
+      });
+    }
+  }
+
+  private flushOutput(): void {
+    if (this.pendingBytes > 0) this.sendOutput(this.pendingBytes);
+  }
+
+  /** One Output message of the next `length` pending bytes: a view of one chunk, or one copy. */
+  private sendOutput(length: number): void {
+    this.pendingBytes -= length;
+    const first = this.pendingOutput[0]!;
+    let payload: Buffer;
+    if (first.length >= length) {
+      payload = first.subarray(0, length);
+      if (first.length === length) this.pendingOutput.shift();
+      else this.pendingOutput[0] = first.subarray(length);
+    } else {
+      payload = Buffer.allocUnsafe(length);
+      for (let filled = 0; filled < length;) {
+        const chunk = this.pendingOutput[0]!;
+        const count = Math.min(chunk.length, length - filled);
+        chunk.copy(payload, filled, 0, count);
+        filled += count;
+        if (count === chunk.length) this.pendingOutput.shift();
+        else this.pendingOutput[0] = chunk.subarray(count);
+      }
+    }
+    this.sendStream(PayloadTypes.output, payload);
   }
 
   private sendStream(payloadType: number, payload: Buffer): void {
     if (this.ended) return;
+    // Nothing overtakes the stream's bytes: a flag goes after what was written before it.
+    if (payloadType !== PayloadTypes.output) this.flushOutput();
     const sequenceNumber = this.nextSequence++;
     const frame = writeWireMessage({
       messageType: MessageTypes.output,

@@ -10,7 +10,8 @@
  *   least-significant half first · 80 SHA-256(payload) 32 bytes · 112 PayloadType u32 ·
  *   116 PayloadLength u32 · 120 payload.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, randomFillSync, randomUUID } from 'node:crypto';
 
 /** Where each header field starts, as the reference's table gives it. */
 export const OFFSET = {
@@ -85,19 +86,34 @@ export function uuidToWire(uuid: string): Buffer {
 
 /** The UUID whose wire form is `bytes` (16 bytes, least-significant half first). */
 export function uuidFromWire(bytes: Buffer): string {
-  const hex = bytes.toString('hex');
-  const ordered = hex.slice(16, 32) + hex.slice(0, 16);
-  return [
-    ordered.slice(0, 8),
-    ordered.slice(8, 12),
-    ordered.slice(12, 16),
-    ordered.slice(16, 20),
-    ordered.slice(20),
-  ].join('-');
+  const hex = bytes.toString('hex'); // UUID bytes 8-15 are hex[0..16], bytes 0-7 are hex[16..32]
+  return `${hex.slice(16, 24)}-${hex.slice(24, 28)}-${hex.slice(28, 32)}-${hex.slice(0, 4)}-${hex.slice(4, 16)}`;
 }
 
-export function sha256(bytes: Buffer): Buffer {
-  return createHash('sha256').update(bytes).digest();
+/** SHA-256 in one call where Node has crypto.hash (≥ 20.12), which spares a Hash object per message. */
+export const sha256: (bytes: Buffer) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (bytes) =>
+        (crypto as unknown as { hash(a: string, d: Buffer, f: 'buffer'): Buffer }).hash('sha256', bytes, 'buffer')
+    : (bytes) => createHash('sha256').update(bytes).digest();
+
+/**
+ * Random message ids for the emulator's own messages, written straight into the frame from a pool
+ * refilled 256 ids at a time, without a UUID string made and parsed back per message. Version and
+ * variant bits are set as in a v4 UUID.
+ */
+const idPool = Buffer.allocUnsafe(16 * 256);
+let idPoolOffset = idPool.length;
+function randomIdInto(frame: Buffer, offset: number): void {
+  if (idPoolOffset === idPool.length) {
+    randomFillSync(idPool);
+    idPoolOffset = 0;
+  }
+  idPool.copy(frame, offset, idPoolOffset, idPoolOffset + 16);
+  idPoolOffset += 16;
+  // Wire order is UUID bytes 8-15 then 0-7: UUID byte 6 (version) is frame byte 14, byte 8 (variant) frame byte 0.
+  frame[offset + 14] = (frame[offset + 14]! & 0x0f) | 0x40;
+  frame[offset] = (frame[offset]! & 0x3f) | 0x80;
 }
 
 export interface WireMessageFields {
@@ -122,7 +138,7 @@ export function writeWireMessage(fields: WireMessageFields): Buffer {
   const payload = fields.payload ?? Buffer.alloc(0);
   if (fields.messageType.length > TYPE_WIDTH)
     throw new WireRejection(`MessageType '${fields.messageType}' is longer than ${TYPE_WIDTH} characters`);
-  const frame = Buffer.alloc(OFFSET.payload + payload.length);
+  const frame = Buffer.allocUnsafe(OFFSET.payload + payload.length); // every header byte is written below
   frame.writeUInt32BE(WIRE_HEADER_LENGTH, OFFSET.headerLength);
   frame.fill(0x20, OFFSET.messageType, OFFSET.schemaVersion); // writers pad with spaces, not NULs
   frame.write(fields.messageType, OFFSET.messageType, 'ascii');
@@ -130,12 +146,33 @@ export function writeWireMessage(fields: WireMessageFields): Buffer {
   frame.writeBigUInt64BE(BigInt(fields.createdDate ?? Date.now()), OFFSET.createdDate);
   frame.writeBigInt64BE(fields.sequenceNumber ?? 0n, OFFSET.sequenceNumber);
   frame.writeBigUInt64BE(fields.flags ?? HeaderFlags.none, OFFSET.flags);
-  uuidToWire(fields.messageId ?? randomUUID()).copy(frame, OFFSET.messageId);
+  if (fields.messageId === undefined) randomIdInto(frame, OFFSET.messageId);
+  else uuidToWire(fields.messageId).copy(frame, OFFSET.messageId);
   sha256(payload).copy(frame, OFFSET.digest);
   frame.writeUInt32BE(fields.payloadType ?? 0, OFFSET.payloadType);
   frame.writeUInt32BE(payload.length, OFFSET.payloadLength);
   payload.copy(frame, OFFSET.payload);
   return frame;
+}
+
+function isPadding(byte: number): boolean {
+  return byte === 0x20 || byte === 0 || (byte >= 0x09 && byte <= 0x0d);
+}
+
+/** The known MessageTypes as bytes, so that a frame's type is matched without decoding it. */
+const KNOWN_TYPES = Object.values(MessageTypes).map((type) => ({ type, bytes: Buffer.from(type, 'latin1') }));
+
+/** The MessageType field without the padding around it (spaces or NULs, both seen from writers). */
+function readMessageType(frame: Buffer): string {
+  let start = OFFSET.messageType;
+  let end = OFFSET.schemaVersion;
+  while (start < end && isPadding(frame[start]!)) start++;
+  while (end > start && isPadding(frame[end - 1]!)) end--;
+  for (const known of KNOWN_TYPES) {
+    if (known.bytes.length === end - start && frame.compare(known.bytes, 0, known.bytes.length, start, end) === 0)
+      return known.type;
+  }
+  return frame.toString('latin1', start, end);
 }
 
 /**
@@ -151,9 +188,7 @@ export function readWireMessage(frame: Buffer): WireMessage {
   const headerLength = frame.readUInt32BE(OFFSET.headerLength);
   if (headerLength === 0 || headerLength + 4 > frame.length)
     throw new WireRejection(`HeaderLength ${headerLength} does not fit a ${frame.length}-byte frame (expected 116)`);
-  const messageType = frame
-    .toString('ascii', OFFSET.messageType, OFFSET.schemaVersion)
-    .replace(/^[\0\s]+|[\0\s]+$/g, '');
+  const messageType = readMessageType(frame);
   const payload = frame.subarray(headerLength + 4);
   const message: WireMessage = {
     messageType,

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { Flag } from './codec.js';
 import type { Forwarder, ForwarderChannel } from './forwarder.js';
 import { agentAcceptsTerminateFlag } from './handshake.js';
+import { writeBatched } from './local-writes.js';
 
 export class BasicForwarder implements Forwarder {
   readonly mode = 'basic';
@@ -46,7 +47,7 @@ export class BasicForwarder implements Forwarder {
 
   receive(payload: Buffer): boolean {
     if (!this.active) return false; // no local connection yet: let the agent resend later
-    this.active.write(payload);
+    writeBatched(this.active, payload);
     return true;
   }
 

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { errorMessage } from '../errors.js';
 import type { Forwarder, ForwarderChannel } from './forwarder.js';
 import { agentNeedsNops } from './handshake.js';
+import { writeBatched } from './local-writes.js';
 import { FIRST_CLIENT_STREAM_ID, FrameParser, SmuxCommand, encodeData, encodeFrame } from './smux.js';
 
 export interface MuxForwarderOptions {
@@ -39,18 +40,29 @@ export class MuxForwarder implements Forwarder {
     const streamId = this.nextStreamId;
     this.streams.set(streamId, socket);
     this.channel.emit('stream-open', streamId);
-    this.channel.write(encodeFrame(SmuxCommand.Syn, streamId));
+    // The SYN waits for the connection's first bytes, two turns of the event loop at most (a
+    // protocol whose server speaks first gets it then), so that an HTTP request and its SYN travel
+    // in one data-channel message. A connection closed before that (a port probe) costs the agent
+    // nothing: no stream, no destination dialled.
+    let synSent = false;
     let finSent = false;
+    const sendSyn = (): void => {
+      if (synSent || !this.streams.has(streamId) || this.channel.finished()) return;
+      synSent = true;
+      this.channel.write(encodeFrame(SmuxCommand.Syn, streamId));
+    };
+    setImmediate(() => setImmediate(sendSyn));
     const close = (): void => {
       if (!this.streams.has(streamId)) return;
       this.streams.delete(streamId);
-      if (!finSent && !this.channel.finished()) {
+      if (synSent && !finSent && !this.channel.finished()) {
         finSent = true;
         this.channel.write(encodeFrame(SmuxCommand.Fin, streamId));
       }
       this.channel.emit('stream-close', streamId);
     };
     socket.on('data', (chunk: Buffer) => {
+      sendSyn();
       for (const frame of encodeData(streamId, chunk)) this.channel.write(frame);
     });
     // smux has no half-close: when either side ends, the whole pair is closed.
@@ -73,7 +85,7 @@ export class MuxForwarder implements Forwarder {
     }
     for (const frame of frames) {
       const socket = this.streams.get(frame.streamId);
-      if (frame.command === SmuxCommand.Psh) socket?.write(frame.data);
+      if (frame.command === SmuxCommand.Psh && socket) writeBatched(socket, frame.data);
       else if (frame.command === SmuxCommand.Fin && socket) {
         this.streams.delete(frame.streamId);
         this.channel.emit('stream-close', frame.streamId);

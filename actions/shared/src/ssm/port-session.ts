@@ -21,6 +21,7 @@ import {
   type ForwardingMode,
   type HandshakeRequest,
 } from './handshake.js';
+import { OutputCoalescer } from './output-coalescer.js';
 import { ReliableChannel } from './reliable-channel.js';
 import {
   SessionStartError,
@@ -73,6 +74,12 @@ export interface PortForwardingOptions {
   readonly stopTimeoutMs?: number;
 }
 
+/**
+ * The client's acknowledgements wait up to this long to share a write: a response's ack then
+ * leaves with the FIN its connection sends next, a download's acks leave in fewer, larger writes.
+ */
+const ACK_DELAY_MS = 2;
+
 /** Thrown inside the resume loop when the session ended meanwhile: nothing left to resume. */
 class ResumeAbandoned extends Error {}
 
@@ -93,6 +100,11 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
   /** Local connections accepted before the handshake completed, paused until it does. */
   private readonly pendingConnections: Socket[] = [];
   private forwarder?: Forwarder;
+  /** The forwarded stream's bytes, packed into as few Output messages as a turn of the event loop allows. */
+  private readonly output = new OutputCoalescer(
+    (payload) => void this.channel.send(PayloadType.Output, payload),
+    STREAM_DATA_PAYLOAD_SIZE,
+  );
   private handshakeWaiter?: { resolve: () => void; reject: (error: Error) => void };
   private finished = false;
   private stopping?: Promise<void>;
@@ -106,6 +118,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
       maxUnacked: options.maxUnacked,
       // The plugin's input messages carry header flags 0, the first one included.
       synOnFirstMessage: false,
+      ackDelayMs: ACK_DELAY_MS,
     });
     this.channel.on('drain', () => this.forwarder?.resumeReads());
     this.channel.on('closed', (content: { Output?: string }) => {
@@ -317,7 +330,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
   private createForwarder(): Forwarder {
     const channel: ForwarderChannel = {
       write: (bytes) => this.writeStream(bytes),
-      sendFlag: (flag) => void this.channel.send(PayloadType.Flag, flagPayload(flag)),
+      sendFlag: (flag) => void this.sendFlag(flag),
       writable: () => this.channel.writable,
       finished: () => this.finished,
       stopping: () => Boolean(this.stopping),
@@ -347,10 +360,14 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
 
   /** Writes bytes of the forwarded stream, at most STREAM_DATA_PAYLOAD_SIZE per data-channel message. */
   private writeStream(bytes: Buffer): void {
-    for (let offset = 0; offset < bytes.length; offset += STREAM_DATA_PAYLOAD_SIZE) {
-      this.channel.send(PayloadType.Output, bytes.subarray(offset, offset + STREAM_DATA_PAYLOAD_SIZE));
-    }
+    this.output.write(bytes);
     if (!this.channel.writable) this.forwarder?.pauseReads();
+  }
+
+  /** A Flag message, after the stream bytes written before it (DisconnectToPort must not overtake them). */
+  private sendFlag(flag: number): bigint {
+    this.output.flush();
+    return this.channel.send(PayloadType.Flag, flagPayload(flag));
   }
 
   // ---- ending ----
@@ -360,7 +377,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
     this.stopping ??= (async () => {
       if (this.finished) return;
       if (this.forwarder?.acceptsTerminateFlag) {
-        const sequence = this.channel.send(PayloadType.Flag, flagPayload(Flag.TerminateSession));
+        const sequence = this.sendFlag(Flag.TerminateSession);
         await this.waitForAck(sequence, this.options.stopTimeoutMs ?? 2000);
       }
       await this.finish({ reason: 'stopped', message: `Session ${this.sessionId} stopped.` }, true);
@@ -391,6 +408,7 @@ export class PortForwardingSession extends EventEmitter implements ForwardingSes
   private async finish(end: SessionEnd, terminateApi = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    this.output.clear();
     this.channel.close();
     this.transport?.socket.close(1000);
     this.transport?.socket.terminate();

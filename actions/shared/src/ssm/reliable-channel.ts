@@ -61,6 +61,14 @@ export interface ReliableChannelOptions {
    * The plugin's input_stream_data always carries 0, so a client passes false. @default true
    */
   readonly synOnFirstMessage?: boolean;
+  /**
+   * How long acknowledgements may wait to leave together, or with the next message sent, like TCP's
+   * delayed ACK. Each write on the transport wakes the peer; in a request/response exchange this
+   * merges the ack of a response with the FIN that follows it. Keep it far below the peer's
+   * retransmission timeout (the agent's RTO is at least 10 ms over the round trip, checked every
+   * 100 ms). @default 0: acks leave with the other frames of the current turn of the event loop
+   */
+  readonly ackDelayMs?: number;
 }
 
 export const RTO = { initialMs: 200, minVarianceMs: 10, maxMs: 1000, initialRttMs: 100 } as const;
@@ -87,6 +95,8 @@ export class ReliableChannel extends EventEmitter {
   /** The first sequence number never transmitted: later ones wait for the in-flight window. */
   private unsentFrom = 0n;
   private wasFull = false;
+  private pendingAcks: Buffer[] = [];
+  private ackTimer?: NodeJS.Timeout;
   /** Counters for tests and benchmarks; reorderFull counts messages dropped because the reorder buffer was full. */
   readonly stats = {
     sent: 0,
@@ -123,6 +133,9 @@ export class ReliableChannel extends EventEmitter {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.pendingAcks = [];
     this.sink = undefined;
   }
 
@@ -266,7 +279,26 @@ export class ReliableChannel extends EventEmitter {
 
   private acknowledge(message: ClientMessage): void {
     this.stats.acksSent++;
-    this.sink?.send(encodeAcknowledge(message));
+    const delay = this.options.ackDelayMs ?? 0;
+    if (delay <= 0) {
+      this.sink?.send(encodeAcknowledge(message));
+      return;
+    }
+    this.pendingAcks.push(encodeAcknowledge(message));
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => this.flushAcks(), delay);
+      this.ackTimer.unref?.();
+    }
+  }
+
+  /** Sends the delayed acknowledgements (lost if the transport is gone: the peer resends, and gets a re-ack). */
+  private flushAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.pendingAcks.length === 0) return;
+    const acks = this.pendingAcks;
+    this.pendingAcks = [];
+    for (const frame of acks) this.sink?.send(frame);
   }
 
   /** The oldest unacked sequence number, or the next one when all are acked (Map keeps insertion order). */
@@ -296,6 +328,7 @@ export class ReliableChannel extends EventEmitter {
 
   private transmit(message: Outgoing): void {
     if (!this.sink || this.paused) return;
+    this.flushAcks(); // acks ride along with the message
     if (message.attempts > 0) this.stats.resent++;
     else this.stats.sent++;
     message.attempts++;

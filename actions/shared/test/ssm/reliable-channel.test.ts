@@ -386,6 +386,10 @@ describe('ReliableChannel over a lossy link', () => {
           receivedBytes += message.payload.length;
           return true;
         },
+        // A window and reorder buffer of 1,000 (the real ones hold 10,000): at this link's rate a
+        // resent message leaves a gap of thousands, so without the bound the peer's buffer overflows.
+        reorderCapacity: 1_000,
+        maxInFlight: 1_000,
       });
       return {
         channel,
