@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { RecordingLogger } from '../../src/logger.js';
 import { Flag, PayloadType, readFlag } from '../../src/ssm/codec.js';
 import { PortForwardingSession } from '../../src/ssm/port-session.js';
+import { FIRST_CLIENT_STREAM_ID, FrameParser, SmuxCommand, encodeFrame } from '../../src/ssm/smux.js';
 import { RawAgent, type RawAgentOptions } from './raw-agent.js';
 
 const SESSION_ID = 'wire-0123456789abcdef0';
@@ -127,5 +128,92 @@ describe('PortForwardingSession on the wire', () => {
     expect(ssmMock.commandCalls(ResumeSessionCommand)).toHaveLength(2);
     await until(() => agent.openMessages.length === 2, 'the second OpenDataChannel message');
     expect(agent.openMessages.map((open) => open.TokenValue)).toEqual(['token-1', 'token-2']);
+  });
+
+  describe('in mux mode (smux over the Output stream)', () => {
+    /** The payloads of the client's Output messages, in sequence order. */
+    const outputs = (): Buffer[] =>
+      agent.streamMessages
+        .filter((message) => message.payloadType === PayloadType.Output)
+        .sort((a, b) => Number(a.sequenceNumber - b.sequenceNumber))
+        .map((message) => message.payload);
+    /** Every smux frame the client sent, parsed from its Output byte stream. */
+    const smuxFrames = () => new FrameParser().push(Buffer.concat(outputs()));
+    const framesOf = (streamId: number, command: number) =>
+      smuxFrames().filter((frame) => frame.streamId === streamId && frame.command === command);
+    const localClient = async (port: number, onConnect: (socket: Socket) => void): Promise<Socket> => {
+      const socket = connect(port, '127.0.0.1');
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) =>
+        socket.once('connect', () => {
+          onConnect(socket);
+          resolve();
+        }),
+      );
+      return socket;
+    };
+
+    it("sends a new connection's SYN and its first bytes in one data-channel message", async () => {
+      await setUp();
+      const session = await start();
+      expect(outputs()).toHaveLength(0);
+      const request = Buffer.from('GET / HTTP/1.0\r\n\r\n');
+      await localClient(session.localPort, (socket) => socket.write(request));
+      await until(() => outputs().length > 0, 'the first Output message');
+      // Give a SYN sent on its own (the bug) the time to show up as a message before the request.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(outputs()[0]).toEqual(
+        Buffer.concat([
+          encodeFrame(SmuxCommand.Syn, FIRST_CLIENT_STREAM_ID),
+          encodeFrame(SmuxCommand.Psh, FIRST_CLIENT_STREAM_ID, request),
+        ]),
+      );
+      expect(outputs()).toHaveLength(1);
+    });
+
+    it('sends the SYN alone when the connection writes nothing (the server speaks first)', async () => {
+      await setUp();
+      const session = await start();
+      await localClient(session.localPort, () => undefined);
+      await until(() => outputs().length > 0, 'the SYN', 1000);
+      expect(outputs()).toEqual([encodeFrame(SmuxCommand.Syn, FIRST_CLIENT_STREAM_ID)]);
+    });
+
+    it('sends the stream bytes waiting to be coalesced before the TerminateSession flag', async () => {
+      await setUp();
+      const session = await start();
+      const socket = await localClient(session.localPort, (local) => local.write('x'));
+      await until(() => framesOf(FIRST_CLIENT_STREAM_ID, SmuxCommand.Psh).length === 1, 'the first bytes');
+      // The forwarder writes the FIN and emits stream-close in one go: stopping then sends the flag
+      // while the FIN still waits for the end of the callback.
+      let stopping: Promise<void> | undefined;
+      session.once('stream-close', () => (stopping = session.stop()));
+      socket.destroy();
+      await until(() => stopping !== undefined, 'the stream to close');
+      await stopping;
+      const messages = agent.streamMessages
+        .filter((message) => message.payloadType === PayloadType.Output || message.payloadType === PayloadType.Flag)
+        .sort((a, b) => Number(a.sequenceNumber - b.sequenceNumber));
+      const last = messages.at(-1)!;
+      expect(last.payloadType).toBe(PayloadType.Flag);
+      expect(readFlag(last)).toBe(Flag.TerminateSession);
+      const finMessage = messages.at(-2)!;
+      expect(finMessage.payloadType).toBe(PayloadType.Output);
+      expect(finMessage.payload).toEqual(encodeFrame(SmuxCommand.Fin, FIRST_CLIENT_STREAM_ID));
+    });
+
+    it('sends neither SYN nor FIN for a connection closed before its SYN left (a port probe)', async () => {
+      await setUp();
+      const session = await start();
+      const closed = new Promise<number>((resolve) => session.once('stream-close', resolve));
+      // Destroyed in the connect callback, before the two turns of the event loop the SYN waits.
+      await localClient(session.localPort, (socket) => socket.destroy());
+      expect(await closed).toBe(FIRST_CLIENT_STREAM_ID);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(framesOf(FIRST_CLIENT_STREAM_ID, SmuxCommand.Syn)).toHaveLength(0);
+      expect(framesOf(FIRST_CLIENT_STREAM_ID, SmuxCommand.Fin)).toHaveLength(0);
+      expect(outputs()).toHaveLength(0);
+    });
   });
 });

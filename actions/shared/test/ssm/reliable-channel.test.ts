@@ -429,3 +429,106 @@ describe('ReliableChannel over a lossy link', () => {
     b.channel.close();
   }, 60_000);
 });
+
+describe('ReliableChannel with delayed acknowledgements (ackDelayMs)', () => {
+  /**
+   * A channel whose sink records each frame with its batch: frames sent in one synchronous run (no
+   * microtask or other callback between them) share a batch number.
+   */
+  function delayed(ackDelayMs: number) {
+    const sent: Array<{ message: ClientMessage; batch: number }> = [];
+    let batch = 0;
+    let batchOpen = false;
+    const sink = {
+      send: (frame: Buffer) => {
+        if (!batchOpen) {
+          batchOpen = true;
+          batch++;
+          queueMicrotask(() => (batchOpen = false));
+        }
+        sent.push({ message: decodeMessage(frame), batch });
+      },
+    };
+    const ch = new ReliableChannel({
+      sendType: MessageType.InputStreamData,
+      onMessage: () => true,
+      ackDelayMs,
+      tickMs: 5,
+    });
+    ch.attach(sink);
+    const acks = () => sent.filter((entry) => entry.message.messageType === 'acknowledge');
+    const ackedSequences = () =>
+      acks().map((entry) => JSON.parse(entry.message.payload.toString()).AcknowledgedMessageSequenceNumber);
+    return { ch, sent, acks, ackedSequences };
+  }
+
+  it('holds the acks of received messages and sends them together after the delay', async () => {
+    const { ch, acks, ackedSequences } = delayed(20);
+    const started = Date.now();
+    ch.receive(peer(0));
+    ch.receive(peer(1));
+    ch.receive(peer(2));
+    expect(acks()).toHaveLength(0);
+    await sleep(5);
+    expect(acks()).toHaveLength(0);
+    await waitUntil('the delayed acks', () => acks().length > 0, 1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(ackedSequences()).toEqual([0, 1, 2]);
+    // All three in one batch: one timer sent them, one after the other.
+    expect(new Set(acks().map((entry) => entry.batch)).size).toBe(1);
+    await sleep(40);
+    expect(ackedSequences()).toEqual([0, 1, 2]);
+    ch.close();
+  });
+
+  it('sends a pending ack just before the next message it transmits, in the same call', async () => {
+    const { ch, sent } = delayed(1000);
+    ch.receive(peer(0));
+    expect(sent).toHaveLength(0);
+    ch.send(PayloadType.Output, Buffer.from('reply'));
+    expect(sent.map((entry) => entry.message.messageType)).toEqual(['acknowledge', 'input_stream_data']);
+    expect(JSON.parse(sent[0]!.message.payload.toString()).AcknowledgedMessageSequenceNumber).toBe(0);
+    expect(sent[0]!.batch).toBe(sent[1]!.batch);
+    // The ack left with the message: nothing is left for the timer to send.
+    await sleep(30);
+    expect(sent.filter((entry) => entry.message.messageType === 'acknowledge')).toHaveLength(1);
+    ch.close();
+  });
+
+  it('close() drops the pending acks and their timer', async () => {
+    const { ch, sent } = delayed(20);
+    ch.receive(peer(0));
+    ch.receive(peer(1));
+    ch.close();
+    await sleep(60);
+    expect(sent).toHaveLength(0);
+    // Even on a transport attached later, neither the timer nor the next message sends them.
+    const later: ClientMessage[] = [];
+    ch.attach({ send: (frame) => later.push(decodeMessage(frame)) });
+    await sleep(60);
+    expect(later).toHaveLength(0);
+    ch.send(PayloadType.Output, Buffer.from('after'));
+    expect(later.map((message) => message.messageType)).toEqual(['input_stream_data']);
+    ch.close();
+  });
+
+  it('close() leaves no timer behind', () => {
+    jest.useFakeTimers();
+    try {
+      const { ch } = delayed(20);
+      ch.receive(peer(0));
+      expect(jest.getTimerCount()).toBe(2); // the resend tick and the ack delay
+      ch.close();
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('acks at once without the option (the default)', () => {
+    const { ch, acks } = channel();
+    ch.receive(peer(0));
+    expect(acks()).toEqual([0]);
+    ch.close();
+  });
+});
