@@ -47,13 +47,14 @@ const CLI = {
 const REGION = 'ap-northeast-1';
 const quiet: Logger = { info: () => undefined, warning: (m) => console.error(m), debug: () => undefined };
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** The median of each figure over the rounds (CPU only over the rounds that could read it). */
 function medianFigures(rounds: readonly Figures[]): Figures {
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  };
   const cpu = rounds.flatMap((figures) => (figures.cpuPerMb === undefined ? [] : [figures.cpuPerMb]));
   return {
     mbPerSecond: median(rounds.map((figures) => figures.mbPerSecond)),
@@ -198,11 +199,9 @@ async function main(): Promise<void> {
         return a === undefined || b === undefined ? [] : [a / b];
       });
       if (values.length === 0) return 'n/a';
-      const sorted = [...values].sort((x, y) => x - y);
-      const middle = Math.floor(sorted.length / 2);
-      const median = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-      const range = sorted.length > 1 ? ` (${sorted[0]!.toFixed(2)}-${sorted.at(-1)!.toFixed(2)})` : '';
-      return `${median.toFixed(2)}x${range}`;
+      const [low, high] = [Math.min(...values), Math.max(...values)];
+      const range = values.length > 1 ? ` (${low.toFixed(2)}-${high.toFixed(2)})` : '';
+      return `${median(values).toFixed(2)}x${range}`;
     };
     console.log(
       `\nnative / plugin, median of ${rounds} rounds (range): throughput ${ratio((f) => f.mbPerSecond)}, ` +
