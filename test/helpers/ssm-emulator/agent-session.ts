@@ -1,13 +1,14 @@
 /**
  * The service and agent side of one port-forwarding session, as the protocol reference's emulator
  * checklist (§10) describes it: HandshakeRequest with the scenario's AgentVersion, acks (re-acks
- * for duplicates; ack-and-drop before the handshake), retransmission of unacked output, an smux v1
- * server that dials the real destination (Flag 3 and FIN when it cannot), basic mode with
- * DisconnectToPort, channel_closed with real-looking Output texts, an idle timeout, the agent's smux
- * keep-alive when the client version asks for it, and faults (drop, delay, reorder, duplicate).
+ * for duplicates; ack-and-drop before the handshake), retransmission of unacked output, the
+ * forwarder the versions call for (agent-forwarders.ts: an smux v1 server that dials the real
+ * destination, Flag 3 and FIN when it cannot; or basic mode with DisconnectToPort), channel_closed
+ * with real-looking Output texts, an idle timeout, the agent's smux keep-alive when the client
+ * version asks for it, and faults (drop, delay, reorder, duplicate).
  */
-import { connect, type Socket } from 'node:net';
-import { Cmd, SmuxReader, smuxFrame, smuxPush } from './smux-wire.js';
+import { BasicConnection, MuxServer, type AgentForwarder, type AgentPort } from './agent-forwarders.js';
+import { Cmd, smuxFrame } from './smux-wire.js';
 import { versionCompare } from './versions.js';
 import {
   FlagValues,
@@ -105,12 +106,8 @@ export class AgentSession {
   private lastActivity = Date.now();
   private lastClientFrame = Date.now();
   private keepAliveOn = false;
-  // mux
-  private readonly parser = new SmuxReader();
-  private readonly streams = new Map<number, { socket?: Socket; pending: Buffer[]; closed: boolean }>();
-  // basic
-  private basicSocket?: Socket;
-  private basicDialing?: Promise<boolean>;
+  /** Carries the client's connections once the handshake picked mux or basic. */
+  private forwarder?: AgentForwarder;
   // Output written and not yet sent (see writeStream)
   private pendingOutput: Buffer[] = [];
   private pendingBytes = 0;
@@ -162,8 +159,7 @@ export class AgentSession {
     if (this.ended) return;
     this.ended = true;
     for (const timer of this.timers) clearInterval(timer);
-    for (const stream of this.streams.values()) stream.socket?.destroy();
-    this.basicSocket?.destroy();
+    this.forwarder?.close();
     this.options.onEnd(output);
   }
 
@@ -219,15 +215,12 @@ export class AgentSession {
     if (message.payloadType === PayloadTypes.flag) {
       const flag = flagOf(message);
       if (flag === FlagValues.terminateSession) this.end('');
-      else if (flag === FlagValues.disconnectToPort) {
-        this.basicSocket?.destroy();
-        this.basicSocket = undefined;
-      }
+      else if (flag === FlagValues.disconnectToPort) this.forwarder?.disconnect();
       return;
     }
     if (message.payloadType !== PayloadTypes.output) return;
-    if (this.mux) this.onMuxBytes(message.payload);
-    else void this.onBasicBytes(message.payload);
+    this.lastClientFrame = Date.now(); // what smux's keep-alive timeout watches
+    this.forwarder?.receive(message.payload);
   }
 
   private onHandshakeResponse(message: WireMessage): void {
@@ -251,6 +244,16 @@ export class AgentSession {
     // Agents ≥ 3.1.1575.0 turn keep-alive off for clients > 1.2.331.0; 3.1.1476.0-3.1.1511.0 keep it on.
     const agentAlwaysKeepsAlive = versionCompare(this.options.agentVersion, '3.1.1511.0') <= 0;
     this.keepAliveOn = this.mux && (agentAlwaysKeepsAlive || !(versionCompare(version, '1.2.331.0') > 0));
+    const port: AgentPort = {
+      properties: this.options.properties,
+      destination: () => this.destination(),
+      writeStream: (bytes) => this.writeStream(bytes),
+      sendFlag: (flag) => this.sendStream(PayloadTypes.flag, flagBytes(flag)),
+      dialFailed: (address, reason) => this.end(OUTPUTS.dialFailed(address, reason)),
+      end: (output) => this.end(output),
+      stats: this.stats,
+    };
+    this.forwarder = this.mux ? new MuxServer(port) : new BasicConnection(port);
     // The agent's handler hands the response to its handshake goroutine, and its caller acks the
     // message at once; that goroutine then sends HandshakeComplete (amazon-ssm-agent
     // datachannel.go, handleHandshakeResponse and PerformHandshake), so the ack goes first. The
@@ -264,118 +267,13 @@ export class AgentSession {
         PayloadTypes.handshakeComplete,
         Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })),
       );
-      if (!this.mux) void this.dialBasic();
+      this.forwarder?.start();
     });
     this.lastActivity = Date.now();
     this.lastClientFrame = Date.now();
     if (this.keepAliveOn) {
       this.timers.push(setInterval(() => this.writeStream(smuxFrame(Cmd.nop, 0)), this.options.keepAlive.intervalMs));
     }
-  }
-
-  // ---- mux: an smux v1 server over the client's byte stream ----
-
-  private onMuxBytes(bytes: Buffer): void {
-    this.lastClientFrame = Date.now(); // what smux's keep-alive timeout watches
-    let frames;
-    try {
-      frames = this.parser.feed(bytes);
-    } catch (error) {
-      this.end(`\n----------ERROR-------\nsmux: ${(error as Error).message}`);
-      return;
-    }
-    for (const frame of frames) {
-      if (frame.cmd === Cmd.syn) this.openStream(frame.sid);
-      else if (frame.cmd === Cmd.psh) {
-        const stream = this.streams.get(frame.sid);
-        if (stream?.socket) stream.socket.write(frame.data);
-        else stream?.pending.push(frame.data);
-      } else if (frame.cmd === Cmd.fin) {
-        const stream = this.streams.get(frame.sid);
-        if (stream) {
-          stream.closed = true;
-          stream.socket?.destroy();
-          this.streams.delete(frame.sid);
-        }
-      }
-      // NOP: activity only.
-    }
-  }
-
-  private openStream(streamId: number): void {
-    this.stats.streamsOpened++;
-    const stream: { socket?: Socket; pending: Buffer[]; closed: boolean } = { pending: [], closed: false };
-    this.streams.set(streamId, stream);
-    const destination = this.destination();
-    const fail = (): void => {
-      this.stats.dialFailures++;
-      this.sendStream(PayloadTypes.flag, flagBytes(FlagValues.connectToPortError));
-      this.writeStream(smuxFrame(Cmd.fin, streamId));
-      this.streams.delete(streamId);
-    };
-    if (!destination) {
-      fail();
-      return;
-    }
-    const socket = connect(destination.port, destination.host);
-    socket.setNoDelay(true);
-    socket.once('connect', () => {
-      if (stream.closed) {
-        socket.destroy();
-        return;
-      }
-      stream.socket = socket;
-      for (const chunk of stream.pending.splice(0)) socket.write(chunk);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of smuxPush(streamId, chunk)) this.writeStream(frame);
-    });
-    socket.once('error', () => {
-      if (!stream.socket) fail();
-    });
-    socket.once('close', () => {
-      if (stream.socket && !stream.closed && this.streams.has(streamId)) {
-        this.streams.delete(streamId);
-        this.writeStream(smuxFrame(Cmd.fin, streamId));
-      }
-    });
-  }
-
-  // ---- basic: one destination connection, re-dialed on demand ----
-
-  private dialBasic(): Promise<boolean> {
-    this.basicDialing ??= new Promise<boolean>((resolve) => {
-      const destination = this.destination();
-      const address = destination
-        ? `${destination.host}:${destination.port}`
-        : `${this.options.properties.host ?? 'localhost'}:${this.options.properties.portNumber}`;
-      if (!destination) {
-        this.end(OUTPUTS.dialFailed(address, 'connection refused'));
-        resolve(false);
-        return;
-      }
-      const socket = connect(destination.port, destination.host);
-      socket.once('connect', () => {
-        this.basicSocket = socket;
-        resolve(true);
-      });
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        if (this.basicSocket !== socket) {
-          this.end(OUTPUTS.dialFailed(address, error.code === 'ECONNREFUSED' ? 'connection refused' : error.message));
-          resolve(false);
-        }
-      });
-      socket.on('data', (chunk: Buffer) => this.writeStream(chunk));
-      socket.once('close', () => {
-        if (this.basicSocket === socket) this.basicSocket = undefined;
-      });
-    }).finally(() => (this.basicDialing = undefined));
-    return this.basicDialing;
-  }
-
-  private async onBasicBytes(bytes: Buffer): Promise<void> {
-    if (!this.basicSocket && !(await this.dialBasic())) return;
-    this.basicSocket?.write(bytes);
   }
 
   private destination(): Destination | undefined {
