@@ -24,8 +24,9 @@ const CLI = {
     'of GET /) and client CPU per MB through the native port-forwarding client (and session-manager-plugin when ' +
     'it is on PATH, with the native/plugin ratio) and the local SSM emulator in its own process, beside a direct loopback ' +
     'connection to the same local nginx (or the built-in HTTP target when nginx is missing). Loopback only, no ' +
-    'AWS account; bounded in count and time. The load (new connections, one GET each) runs in its own process. ' +
-    'Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
+    'AWS account; bounded in count and time. The load (new connections, one GET each) runs in its own process, ' +
+    'and takes the latency requests through every path in rotating batches of 50, so that the paths are measured ' +
+    'side by side. Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
     '2-core machine, requests at once measure how the load, the emulator, nginx and the client share the cores.',
   options: {
     'size-mb': { type: 'string', value: 'N', default: '20', description: 'Payload size in MiB, 1 to 200' },
@@ -75,50 +76,88 @@ interface Figures {
   readonly cpuPerMb?: number;
 }
 
-/** The latency series and one download (checked) through `port`; `cpu` reads the client's CPU seconds. */
-async function measure(
-  name: string,
-  port: number,
-  expected: string,
-  requests: number,
-  concurrency: number,
-  cpu: () => number | undefined,
-): Promise<Figures> {
-  // Latency first: right after a download the emulator may still be working through the client's
-  // acknowledgements (one per message), and the first requests would measure that backlog.
-  const { samples } = await runLoad<{ samples: number[] }>(['latency', port, requests, concurrency]);
-  samples.sort((a, b) => a - b);
-  const cpuBefore = cpu();
-  const download = await runLoad<{ bytes: number; ms: number; digest: string }>(['download', port, '/payload.bin']);
-  const cpuAfter = cpu();
-  if (download.digest !== expected) throw new Error(`${name}: the download's SHA-256 does not match`);
-  const mb = download.bytes / 1024 / 1024;
+/**
+ * Latency requests per path before the load moves on to the next. Small enough that the paths are
+ * measured side by side: this VM's speed drifts by a third over minutes. Large enough that the
+ * first requests of a batch, which find the path's processes asleep after another path's turn, are
+ * a small share: at 1 request per batch the native/plugin ratio of p50 read 0.72-0.82, at 10
+ * 0.58-0.73, at 50 0.51-0.65 (one machine, side by side). Likely why: on a VM, a process woken
+ * from idle pays for its virtual CPU's wake-up too, and Go's scheduler spins a little before it
+ * parks a thread, where Node sleeps in epoll at once.
+ */
+const LATENCY_BATCH = 50;
+
+/** One way to nginx: its local port while open, and the CPU seconds of the process forwarding it. */
+interface Path {
+  readonly name: string;
+  open(): Promise<{ readonly port: number; stop(): Promise<void> }>;
+  readonly cpu: () => number | undefined;
+}
+
+function enginePath(name: string, engine: Engine, ssm: SSMClient, cpu: () => number | undefined): Path {
   return {
-    mbPerSecond: mb / (download.ms / 1000),
-    p50: percentile(samples, 50),
-    p99: percentile(samples, 99),
-    cpuPerMb: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / mb,
+    name,
+    cpu,
+    open: async () => {
+      const session = await startForwarding({
+        engine,
+        ssm,
+        region: REGION,
+        target: 'ecs:dev-cluster_0a1b2c3d4e5f60718293a4b5c6d7e8f9_0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890',
+        remotePort: 80,
+        localPort: 0,
+        logger: quiet,
+      });
+      return { port: session.localPort, stop: () => session.stop() };
+    },
   };
 }
 
-async function throughEngine(
-  engine: Engine,
-  ssm: SSMClient,
-  measureSession: (port: number) => Promise<Figures>,
-): Promise<Figures> {
-  const session = await startForwarding({
-    engine,
-    ssm,
-    region: REGION,
-    target: 'ecs:dev-cluster_0a1b2c3d4e5f60718293a4b5c6d7e8f9_0a1b2c3d4e5f60718293a4b5c6d7e8f9-1234567890',
-    remotePort: 80,
-    localPort: 0,
-    logger: quiet,
-  });
+/**
+ * One round: every path open at once, the latency series through all of them in rotating batches
+ * (one load process), then one download through each, in an order that rotates with the round.
+ */
+async function measureRound(
+  paths: readonly Path[],
+  round: number,
+  options: { readonly requests: number; readonly concurrency: number; readonly expected: string },
+): Promise<Figures[]> {
+  const open: { port: number; stop(): Promise<void> }[] = [];
   try {
-    return await measureSession(session.localPort);
+    for (const path of paths) open.push(await path.open());
+    // Latency first: right after a download the emulator may still be working through the client's
+    // acknowledgements (one per message), and the first requests would measure that backlog.
+    const { samples } = await runLoad<{ samples: number[][] }>([
+      'latency',
+      open.map((session) => session.port).join(','),
+      options.requests,
+      options.concurrency,
+      LATENCY_BATCH,
+    ]);
+    const throughput = new Map<number, { mbPerSecond: number; cpuPerMb?: number }>();
+    for (let i = 0; i < paths.length; i++) {
+      const index = (round + i) % paths.length;
+      const path = paths[index]!;
+      const cpuBefore = path.cpu();
+      const download = await runLoad<{ bytes: number; ms: number; digest: string }>([
+        'download',
+        open[index]!.port,
+        '/payload.bin',
+      ]);
+      const cpuAfter = path.cpu();
+      if (download.digest !== options.expected) throw new Error(`${path.name}: the download's SHA-256 does not match`);
+      const mb = download.bytes / 1024 / 1024;
+      throughput.set(index, {
+        mbPerSecond: mb / (download.ms / 1000),
+        cpuPerMb: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / mb,
+      });
+    }
+    return paths.map((_, index) => {
+      const sorted = [...samples[index]!].sort((a, b) => a - b);
+      return { ...throughput.get(index)!, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    });
   } finally {
-    await session.stop();
+    for (const session of open) await session.stop();
   }
 }
 
@@ -140,29 +179,23 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
     maxAttempts: 1,
   });
-  const paths: { name: string; measure: () => Promise<Figures> }[] = [];
-  const run = (name: string, port: number, cpu: () => number | undefined): Promise<Figures> =>
-    measure(name, port, expected, requests, concurrency, cpu);
   const direct = `direct loopback (${nginx.kind === 'nginx' ? 'nginx' : 'built-in target'})`;
-  paths.push({ name: direct, measure: () => run(direct, nginx.port, () => undefined) });
-  const native = 'native client + emulator (mux)';
-  paths.push({ name: native, measure: () => throughEngine('native', ssm, (port) => run(native, port, ownCpuSeconds)) });
+  const paths: Path[] = [
+    { name: direct, open: async () => ({ port: nginx.port, stop: async () => undefined }), cpu: () => undefined },
+    enginePath('native client + emulator (mux)', 'native', ssm, ownCpuSeconds),
+  ];
   if (plugin) {
-    const name = `session-manager-plugin ${plugin} + emulator`;
-    paths.push({
-      name,
-      measure: () => throughEngine('plugin', ssm, (port) => run(name, port, () => childCpuSeconds(PLUGIN_BINARY))),
-    });
+    paths.push(
+      enginePath(`session-manager-plugin ${plugin} + emulator`, 'plugin', ssm, () => childCpuSeconds(PLUGIN_BINARY)),
+    );
   }
-  // Rounds, each path once per round in a rotating order: this VM's speed drifts by a third over
-  // minutes, and a ratio of figures taken side by side drifts far less than either figure.
+  // Rounds, each a new session per engine: a ratio of figures taken side by side drifts far less
+  // than either figure, and the rounds show how far it still moves.
   const samples = new Map<string, Figures[]>(paths.map((path) => [path.name, []]));
   try {
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < paths.length; i++) {
-        const path = paths[(round + i) % paths.length]!;
-        samples.get(path.name)!.push(await path.measure());
-      }
+      const figures = await measureRound(paths, round, { requests, concurrency, expected });
+      paths.forEach((path, index) => samples.get(path.name)!.push(figures[index]!));
     }
   } finally {
     await emulator.stop();

@@ -4,8 +4,9 @@
  * native engine, which runs in the benchmark's process, competes with the load no more than the
  * plugin, which runs in its own. Prints one JSON line and exits.
  *
- *   tsx scripts/lib/bench-load.ts latency PORT REQUESTS CONCURRENCY   → {"samples":[ms...]}
- *   tsx scripts/lib/bench-load.ts download PORT PATH                  → {"bytes":N,"ms":N,"digest":"hex"}
+ *   tsx scripts/lib/bench-load.ts latency PORT[,PORT...] REQUESTS CONCURRENCY BATCH
+ *       → {"samples":[[ms...] per port]}
+ *   tsx scripts/lib/bench-load.ts download PORT PATH → {"bytes":N,"ms":N,"digest":"hex"}
  */
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
@@ -76,31 +77,48 @@ function fetchOnce(port: number, path: string): Promise<Fetched> {
   });
 }
 
-async function latency(port: number, requests: number, concurrency: number): Promise<number[]> {
-  await fetchOnce(port, '/'); // warm up
-  const samples: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        next++;
-        samples.push((await fetchOnce(port, '/')).ms);
-      }
-    }),
-  );
+/**
+ * REQUESTS GETs through each port, taken in batches of BATCH that rotate over the ports: the paths
+ * under comparison are measured side by side, so a drift of the machine's speed (by a third over
+ * minutes on a shared VM) lands on all of them alike instead of on whichever ran in a slow minute.
+ */
+async function latency(
+  ports: readonly number[],
+  requests: number,
+  concurrency: number,
+  batch: number,
+): Promise<number[][]> {
+  for (const port of ports) await fetchOnce(port, '/'); // warm up
+  const samples = ports.map((): number[] => []);
+  while (samples.some((taken) => taken.length < requests)) {
+    for (const [index, port] of ports.entries()) {
+      const taken = samples[index]!;
+      const target = Math.min(requests, taken.length + batch);
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (taken.length < target) {
+            const slot = taken.push(Number.NaN) - 1;
+            taken[slot] = (await fetchOnce(port, '/')).ms;
+          }
+        }),
+      );
+    }
+  }
   return samples;
 }
 
-const [mode, portText, ...rest] = process.argv.slice(2);
-const port = Number(portText);
+const [mode, portText = '', ...rest] = process.argv.slice(2);
 try {
   if (mode === 'latency') {
-    console.log(JSON.stringify({ samples: await latency(port, Number(rest[0]), Number(rest[1])) }));
+    const ports = portText.split(',').map(Number);
+    const [requests, concurrency, batch] = rest.map(Number);
+    console.log(JSON.stringify({ samples: await latency(ports, requests!, concurrency!, batch!) }));
   } else if (mode === 'download') {
-    console.log(JSON.stringify(await fetchOnce(port, rest[0] ?? '/')));
+    console.log(JSON.stringify(await fetchOnce(Number(portText), rest[0] ?? '/')));
   } else {
     throw new Error(
-      `expected 'latency PORT REQUESTS CONCURRENCY' or 'download PORT PATH', got '${process.argv.slice(2).join(' ')}'`,
+      "expected 'latency PORT[,PORT...] REQUESTS CONCURRENCY BATCH' or 'download PORT PATH', " +
+        `got '${process.argv.slice(2).join(' ')}'`,
     );
   }
 } catch (error) {
