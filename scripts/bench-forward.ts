@@ -14,7 +14,14 @@ import { startForwarding, type Engine } from '../actions/shared/src/ssm/forwardi
 import { PLUGIN_BINARY, pluginVersion } from '../actions/shared/src/ssm/plugin-engine.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { UsageError, cliArgs, integerValue, type CliSpec } from './lib/args.js';
-import { childCpuSeconds, ownCpuSeconds, runLoad, startEmulatorProcess } from './lib/bench-emulator.js';
+import {
+  childCpuSeconds,
+  ownCpuSeconds,
+  runLoad,
+  startEmulatorProcess,
+  startRelayProcess,
+} from './lib/bench-emulator.js';
+import { startRelay } from './lib/bench-relay.js';
 
 const CLI = {
   command: 'npm run bench:forward',
@@ -23,7 +30,9 @@ const CLI = {
     'Measures throughput (one download of a random payload, checked by SHA-256) and request latency (p50, p99 ' +
     'of GET /) and client CPU per MB through the native port-forwarding client (and session-manager-plugin when ' +
     'it is on PATH, with the native/plugin ratio) and the local SSM emulator in its own process, beside a direct loopback ' +
-    'connection to the same local nginx (or the built-in HTTP target when nginx is missing). Loopback only, no ' +
+    'connection to the same local nginx (or the built-in HTTP target when nginx is missing) and two plain Node TCP ' +
+    'relays in the places of the client and the emulator (what any Node client through a Node agent ' +
+    'pays on this machine before it does any work of its own). Loopback only, no ' +
     'AWS account; bounded in count and time. The load (new connections, one GET each) runs in its own process, ' +
     'and takes the latency requests through every path in rotating batches of 50, so that the paths are measured ' +
     'side by side. Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
@@ -180,15 +189,30 @@ async function main(): Promise<void> {
     maxAttempts: 1,
   });
   const direct = `direct loopback (${nginx.kind === 'nginx' ? 'nginx' : 'built-in target'})`;
+  const relays: Path = {
+    name: 'two plain Node relays (no protocol)',
+    cpu: ownCpuSeconds, // the near relay, in this process where the native client runs
+    open: async () => {
+      const far = await startRelayProcess(nginx.port);
+      try {
+        const near = await startRelay(far.port);
+        return { port: near.port, stop: () => near.stop().then(() => far.stop()) };
+      } catch (error) {
+        await far.stop();
+        throw error;
+      }
+    },
+  };
+  const native = enginePath('native client + emulator (mux)', 'native', ssm, ownCpuSeconds);
+  const pluginPath = plugin
+    ? enginePath(`session-manager-plugin ${plugin} + emulator`, 'plugin', ssm, () => childCpuSeconds(PLUGIN_BINARY))
+    : undefined;
   const paths: Path[] = [
     { name: direct, open: async () => ({ port: nginx.port, stop: async () => undefined }), cpu: () => undefined },
-    enginePath('native client + emulator (mux)', 'native', ssm, ownCpuSeconds),
+    relays,
+    native,
+    ...(pluginPath ? [pluginPath] : []),
   ];
-  if (plugin) {
-    paths.push(
-      enginePath(`session-manager-plugin ${plugin} + emulator`, 'plugin', ssm, () => childCpuSeconds(PLUGIN_BINARY)),
-    );
-  }
   // Rounds, each a new session per engine: a ratio of figures taken side by side drifts far less
   // than either figure, and the rounds show how far it still moves.
   const samples = new Map<string, Figures[]>(paths.map((path) => [path.name, []]));
@@ -222,31 +246,36 @@ async function main(): Promise<void> {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const row of table) console.log(line(row));
-  const nativeRounds = samples.get(paths[1]!.name)!;
-  const pluginRounds = paths[2] ? samples.get(paths[2].name)! : undefined;
-  if (pluginRounds) {
-    // Each round's ratio of figures taken side by side, then the median and range over the rounds.
-    const ratio = (figure: (f: Figures) => number | undefined): string => {
-      const values = nativeRounds.flatMap((native, round) => {
-        const [a, b] = [figure(native), figure(pluginRounds[round]!)];
-        return a === undefined || b === undefined ? [] : [a / b];
-      });
-      if (values.length === 0) return 'n/a';
-      const [low, high] = [Math.min(...values), Math.max(...values)];
-      const range = values.length > 1 ? ` (${low.toFixed(2)}-${high.toFixed(2)})` : '';
-      return `${median(values).toFixed(2)}x${range}`;
-    };
+  // Each round's ratio of figures taken side by side, then the median and range over the rounds.
+  const ratio = (of: Path, to: Path, figure: (f: Figures) => number | undefined): string => {
+    const [numerators, denominators] = [samples.get(of.name)!, samples.get(to.name)!];
+    const values = numerators.flatMap((figures, round) => {
+      const [a, b] = [figure(figures), figure(denominators[round]!)];
+      return a === undefined || b === undefined ? [] : [a / b];
+    });
+    if (values.length === 0) return 'n/a';
+    const [low, high] = [Math.min(...values), Math.max(...values)];
+    const range = values.length > 1 ? ` (${low.toFixed(2)}-${high.toFixed(2)})` : '';
+    return `${median(values).toFixed(2)}x${range}`;
+  };
+  console.log(`\nmedian of ${rounds} ${rounds === 1 ? 'round' : 'rounds'} (range):`);
+  if (pluginPath) {
     console.log(
-      `\nnative / plugin, median of ${rounds} rounds (range): throughput ${ratio((f) => f.mbPerSecond)}, ` +
-        `p50 ${ratio((f) => f.p50)}, p99 ${ratio((f) => f.p99)}, CPU per MB ${ratio((f) => f.cpuPerMb)}`,
+      `native / plugin: throughput ${ratio(native, pluginPath, (f) => f.mbPerSecond)}, ` +
+        `p50 ${ratio(native, pluginPath, (f) => f.p50)}, p99 ${ratio(native, pluginPath, (f) => f.p99)}, ` +
+        `CPU per MB ${ratio(native, pluginPath, (f) => f.cpuPerMb)}`,
     );
+    console.log(`plain relays / plugin: p50 ${ratio(relays, pluginPath, (f) => f.p50)}`);
   } else {
-    console.log(`\n${PLUGIN_BINARY} is not on PATH: native figures only, no native/plugin ratio.`);
+    console.log(`${PLUGIN_BINARY} is not on PATH: native figures only, no native/plugin ratio.`);
   }
+  console.log(`native / plain relays: p50 ${ratio(native, relays, (f) => f.p50)}`);
   console.log(
     'Loopback only; the emulator plays the SSM service and agent in its own process, so these figures bound the ' +
       'client, not AWS. Each figure is the median of its rounds. Client CPU is this process for the native engine ' +
-      '(the load runs in another) and the plugin process for the plugin engine; the direct row has no client.',
+      'and the near relay (the load runs in another) and the plugin process for the plugin engine; the direct row ' +
+      'has no client. The relays cross the same processes as the native client and the emulator with no protocol: ' +
+      'no Node client through a Node agent answers faster here.',
   );
 }
 

@@ -1,7 +1,8 @@
 /**
- * Starts and stops the benchmark's SSM emulator in a child process (bench-emulator-server.ts), runs
- * its load in another (bench-load.ts), and reads a process's CPU time, so `npm run bench:forward`
- * measures only the client.
+ * Starts and stops the benchmark's SSM emulator in a child process (bench-emulator-server.ts) and
+ * the relay row's far relay in another (bench-relay-server.ts), runs its load in a third
+ * (bench-load.ts), and reads a process's CPU time, so `npm run bench:forward` measures only the
+ * client.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,12 +11,61 @@ import { fileURLToPath } from 'node:url';
 import { stopProcess } from '../../test/helpers/ports.js';
 
 const SERVER = fileURLToPath(new URL('./bench-emulator-server.ts', import.meta.url));
+const RELAY = fileURLToPath(new URL('./bench-relay-server.ts', import.meta.url));
 const LOAD = fileURLToPath(new URL('./bench-load.ts', import.meta.url));
 
 export interface EmulatorProcess {
   readonly endpoint: string;
   readonly pid: number;
   stop(): Promise<void>;
+}
+
+/** A server of the benchmark in its own Node process (through tsx), once it printed its JSON line. */
+interface ServerProcess {
+  readonly ready: Record<string, unknown>;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServerProcess(
+  script: string,
+  args: readonly string[],
+  options: { readonly nodeArgs?: readonly string[]; readonly timeoutMs: number },
+): Promise<ServerProcess> {
+  const what = script.slice(script.lastIndexOf('/') + 1);
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = (): Promise<void> => stopProcess(child, exited);
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${what} printed nothing within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+      createInterface({ input: child.stdout! }).once('line', (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${what} exited (code ${code}) before it was ready`));
+      });
+    });
+    let ready: unknown;
+    try {
+      ready = JSON.parse(line);
+    } catch {
+      ready = undefined;
+    }
+    if (typeof ready !== 'object' || ready === null)
+      throw new Error(`${what} printed '${line}', expected a JSON object`);
+    return { ready: ready as Record<string, unknown>, pid: child.pid!, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** The emulator serving a healthy scenario whose task reaches target, in its own Node process. */
@@ -28,35 +78,27 @@ export async function startEmulatorProcess(
     readonly timeoutMs?: number;
   } = {},
 ): Promise<EmulatorProcess> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', SERVER, target.host, String(target.port)];
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const server = await startServerProcess(SERVER, [target.host, String(target.port)], {
+    nodeArgs: options.nodeArgs,
+    timeoutMs: options.timeoutMs ?? 30_000,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = (): Promise<void> => stopProcess(child, exited);
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`the emulator process printed no endpoint within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      createInterface({ input: child.stdout! }).once('line', (text) => {
-        clearTimeout(timer);
-        resolve(text);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the emulator process exited (code ${code}) before printing its endpoint`));
-      });
-    });
-    const { endpoint } = JSON.parse(line) as { endpoint?: string };
-    if (!endpoint) throw new Error(`the emulator process printed '${line}', expected {"endpoint":...}`);
-    return { endpoint, pid: child.pid!, stop };
-  } catch (error) {
-    await stop();
-    throw error;
+  const { endpoint } = server.ready;
+  if (typeof endpoint !== 'string') {
+    await server.stop();
+    throw new Error(`the emulator process printed ${JSON.stringify(server.ready)}, expected {"endpoint":...}`);
   }
+  return { endpoint, pid: server.pid, stop: server.stop };
+}
+
+/** A plain TCP relay to 127.0.0.1:targetPort in its own Node process (the relay row's far side). */
+export async function startRelayProcess(targetPort: number): Promise<{ readonly port: number; stop(): Promise<void> }> {
+  const server = await startServerProcess(RELAY, [String(targetPort)], { timeoutMs: 30_000 });
+  const { port } = server.ready;
+  if (typeof port !== 'number') {
+    await server.stop();
+    throw new Error(`the relay process printed ${JSON.stringify(server.ready)}, expected {"port":N}`);
+  }
+  return { port, stop: server.stop };
 }
 
 /**

@@ -223,8 +223,11 @@ export class PrivateNetwork extends Construct {
  * The ids of the AWS-managed prefix lists `com.amazonaws.<region>.s3` that this project knows.
  * AWS gives each region's list a fixed id, but CloudFormation exposes it nowhere (not as an
  * attribute of the gateway endpoint: cloudformation-coverage-roadmap#453), and a context lookup
- * would need credentials at synth time. Only ids confirmed by AWS's own examples and by
- * independent deployments are listed; any other region sets `s3PrefixListId` in the config.
+ * would need credentials at synth time. Only ids confirmed by two independent sources are listed
+ * (checked 2026-12-02): us-east-1 and eu-west-1 by AWS's own examples (aws-cli
+ * examples/ec2/describe-prefix-lists.rst; EC2 Developer Guide, "Use DescribePrefixLists") and
+ * published describe-prefix-lists output; ap-northeast-1 by two independent deployments'
+ * published output only. Any other region sets `s3PrefixListId` in the config.
  */
 export const S3_PREFIX_LISTS: Readonly<Record<string, string>> = {
   'ap-northeast-1': 'pl-61a54008',
