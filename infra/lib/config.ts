@@ -37,7 +37,11 @@ export type ImageSource =
       readonly kind: 'pull-through-cache';
       /** Repository in ECR Public, e.g. `nginx/nginx`. */
       readonly upstreamRepository: string;
-      /** Tag to run. Pin it: a moving tag changes what runs without a change in Git. */
+      /**
+       * Tag to run. Pin it: a moving tag changes what runs without a change in Git. Each new tag
+       * is pulled once from outside the VPC before it deploys (image-cache.ts; docs/setup.md,
+       * "Seed the image cache").
+       */
       readonly tag: string;
       /**
        * Repository prefix of the cache rule. One rule per prefix per account and region, so two

@@ -275,7 +275,8 @@ export function permissionsBoundaryStatements(scope: PolicyScope): iam.PolicySta
     }),
     new iam.PolicyStatement({
       sid: 'EcsExecEncryptionWithOwnKeys',
-      // ECS Exec encrypts its data channel with the cluster's key (executeCommandConfiguration.kmsKeyId).
+      // The cluster's ECS Exec key (executeCommandConfiguration.kmsKeyId), for shell sessions only:
+      // Port sessions never use KMS (see nginx-service.ts).
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [arn(scope, 'kms', 'key/*')],
       conditions: { StringEquals: resourceTagged(scope) },

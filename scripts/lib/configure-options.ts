@@ -3,6 +3,7 @@
  * the file's content, and the set-up commands that follow from a configuration.
  */
 import { ConfigError, type EnvironmentEntry, type ProjectConfig, type ProjectFile } from '../../infra/lib/config.js';
+import { cacheSeedCommands } from '../../infra/lib/image-cache.js';
 import {
   ACCOUNT_PATTERN,
   bootstrapArgs,
@@ -153,6 +154,12 @@ export function nextSteps(project: ProjectConfig): string {
       `   ${cdkCommandLine(foundationDeployArgs(env))}`,
       `   ${cdkCommandLine(bootstrapArgs(target))}`,
     );
+    if (env.image.kind === 'pull-through-cache') {
+      lines.push(
+        `   # then seed the image cache from this machine (its first pull cannot come from the VPC; docs/setup.md):`,
+        ...cacheSeedCommands(env.image, env.account, env.region, false).map((command) => `   ${command}`),
+      );
+    }
   }
   lines.push(
     '',

@@ -78,6 +78,41 @@ describe('npm run configure: the options applied to the configuration file', () 
       'npx cdk bootstrap --app cdk.out aws://111111111111/eu-central-1 --qualifier canary --toolkit-stack-name canary-cdk-bootstrap',
     );
   });
+
+  it("prints the commands that seed each environment's pull-through cache, and none for an image of its own repository", () => {
+    const project = parseProjectFile({
+      ...CURRENT,
+      environments: [
+        { ...CURRENT.environments[0]!, image: { kind: 'ecr', repositoryName: 'team/web', tag: '3.1' } },
+        {
+          ...CURRENT.environments[1]!,
+          image: {
+            kind: 'pull-through-cache',
+            upstreamRepository: 'nginx/nginx',
+            tag: '1.29-alpine',
+            repositoryPrefix: 'canary-mirror',
+          },
+        },
+      ],
+    });
+    const text = nextSteps(project);
+    const registry = '111111111111.dkr.ecr.eu-central-1.amazonaws.com';
+    const seed = [
+      'aws ecr create-pull-through-cache-rule --ecr-repository-prefix canary-mirror --region eu-central-1 --upstream-registry-url public.ecr.aws',
+      `aws ecr get-login-password --region eu-central-1 | docker login --username AWS --password-stdin ${registry}`,
+      `docker pull ${registry}/canary-mirror/nginx/nginx:1.29-alpine`,
+      'aws ecr delete-pull-through-cache-rule --ecr-repository-prefix canary-mirror --region eu-central-1',
+    ];
+    const lines = text.split('\n').map((line) => line.trim());
+    const at = lines.indexOf(seed[0]!);
+    expect(at).toBeGreaterThan(
+      lines.indexOf('export ENV=canary ACCOUNT=111111111111 REGION=eu-central-1 QUALIFIER=canary'),
+    );
+    expect(lines.slice(at, at + seed.length)).toEqual(seed);
+    // dev runs an image of its own repository: nothing to seed.
+    expect(text.match(/docker pull/g)).toHaveLength(1);
+    expect(text).not.toContain('team/web');
+  });
 });
 
 describe('npm run configure, as a command', () => {

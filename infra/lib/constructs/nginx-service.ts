@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture, ImageSource } from '../config.js';
+import { cachedRepositoryName, ECR_PUBLIC } from '../image-cache.js';
 import { acknowledgeWildcards, INLINE_POLICY_REASON } from '../nag.js';
 import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../schedule.js';
 
@@ -21,8 +22,8 @@ export interface NginxServiceProps {
    */
   readonly s3PrefixListId?: string;
   /**
-   * The environment's log key (the network stack's): the container, ECS Exec audit log groups and
-   * ECS Exec sessions are encrypted with it.
+   * The environment's log key (the network stack's): the container and ECS Exec audit log groups
+   * are encrypted with it, and the cluster's ECS Exec configuration names it (see below).
    */
   readonly logKey: kms.IKey;
   readonly clusterName: string;
@@ -50,9 +51,6 @@ export interface NginxServiceProps {
    */
   readonly schedule?: Schedule;
 }
-
-/** ECR Public, as the upstream of a pull-through cache rule. */
-const ECR_PUBLIC = { url: 'public.ecr.aws', registry: 'ecr-public' } as const;
 
 /**
  * Nginx on Fargate in isolated subnets, reachable only through ECS Exec (SSM Session Manager port
@@ -87,8 +85,13 @@ export class NginxService extends Construct {
       enableFargateCapacityProviders: props.spot ?? false,
       // ECS Exec command sessions are recorded in this log group; port-forwarding sessions carry no
       // log stream, and are audited through CloudTrail (StartSession / TerminateSession). The key
-      // encrypts ECS Exec's data channel (kmsKeyId); CDK grants the task role kms:Decrypt and
-      // kms:GenerateDataKey on it.
+      // (kmsKeyId, CDK grants the task role kms:Decrypt and kms:GenerateDataKey on it) applies to
+      // `execute-command` shell sessions only: the agent never asks for KMS encryption in a Port
+      // session (amazon-ssm-agent sessionplugin.go, isEncryptionEnabled; ssm-port-forwarding.md
+      // §7). A shell session would also need a KMS interface endpoint, which this VPC leaves out
+      // (ECS Developer Guide, "Monitor Amazon ECS containers with ECS Exec", considerations, read
+      // 2026-12-02): no role here may start one, and one started otherwise fails rather than
+      // running unencrypted.
       executeCommandConfiguration: {
         kmsKey: this.logKey,
         logging: ecs.ExecuteCommandLogging.OVERRIDE,
@@ -220,8 +223,9 @@ export class NginxService extends Construct {
       upstreamRegistry: ECR_PUBLIC.registry,
       upstreamRegistryUrl: ECR_PUBLIC.url,
     });
-    const cachedRepositoryName = `${source.repositoryPrefix}/${source.upstreamRepository}`;
-    const repository = ecr.Repository.fromRepositoryName(this, 'CachedRepository', cachedRepositoryName);
+    // Each tag's first pull must come from outside this VPC (image-cache.ts): `npm run configure
+    // -- --show` prints the commands that seed it.
+    const repository = ecr.Repository.fromRepositoryName(this, 'CachedRepository', cachedRepositoryName(source));
     const image = ecs.ContainerImage.fromEcrRepository(repository, source.tag);
     // The first pull through a cache rule creates the repository and imports the image: the
     // pulling principal needs these two actions on it as well.
