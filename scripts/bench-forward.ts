@@ -35,7 +35,7 @@ const CLI = {
     'pays on this machine before it does any work of its own). Loopback only, no ' +
     'AWS account; bounded in count and time. The load (new connections, one GET each) runs in its own process, ' +
     'and takes the latency requests through every path in rotating batches of 50, so that the paths are measured ' +
-    'side by side. Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
+    'side by side, after a warm-up round whose figures are dropped. Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
     '2-core machine, requests at once measure how the load, the emulator, nginx and the client share the cores.',
   options: {
     'size-mb': { type: 'string', value: 'N', default: '20', description: 'Payload size in MiB, 1 to 200' },
@@ -217,6 +217,9 @@ async function main(): Promise<void> {
   // than either figure, and the rounds show how far it still moves.
   const samples = new Map<string, Figures[]>(paths.map((path) => [path.name, []]));
   try {
+    // One round whose figures are dropped: V8 compiles the native engine's code as it first runs
+    // (the plugin is compiled ahead of time), and the first download would count the compiling.
+    await measureRound(paths, 0, { requests: Math.min(requests, LATENCY_BATCH), concurrency, expected });
     for (let round = 0; round < rounds; round++) {
       const figures = await measureRound(paths, round, { requests, concurrency, expected });
       paths.forEach((path, index) => samples.get(path.name)!.push(figures[index]!));
