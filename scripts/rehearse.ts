@@ -51,6 +51,7 @@ import { IamGate } from '../test/helpers/iam/gate.js';
 import { setupCommands } from '../test/helpers/markdown.js';
 import { repositoryCopy } from '../test/helpers/work-copy.js';
 import { assertMotoInstalled, motoClientConfig, startMoto, warmUpMoto, type LocalAws } from '../test/helpers/moto.js';
+import { seedImageCache } from '../test/helpers/image-cache.js';
 import { nginxAvailability, startNginx, type LocalNginx } from '../test/helpers/nginx.js';
 import { OidcIssuer, type GitHubJob } from '../test/helpers/oidc-issuer.js';
 import { SsmEmulator } from '../test/helpers/ssm-emulator/emulator.js';
@@ -277,6 +278,9 @@ class Rehearsal {
             this.bash(`docs/setup.md:${block.line} (${environment.name})`, block.body, { ...env, ...variables });
           await (block.info.includes('per-account') ? underAccountLock(environment.account, run) : run());
         }
+        // docs/setup.md's "Seed the image cache" needs Docker and ECR's pull-through cache, which
+        // moto lacks: its result is put in place instead (the deploy's preflight checks it).
+        await seedImageCache(this.world.aws!, environment);
       }),
     );
     const refused = this.world.gate!.refusals;

@@ -14,6 +14,7 @@ import {
   type PolicyScope,
 } from './iam-policies.js';
 import { bootstrapNames, jobWorkflowRef, oidcProviderArn, resourceNames, ROLE_WORKFLOWS } from './names.js';
+import { cachedRepositoryName } from './image-cache.js';
 import { acknowledgeWildcards } from './nag.js';
 
 export interface FoundationStackProps extends StackProps {
@@ -173,6 +174,18 @@ export class FoundationStack extends Stack {
           actions: TEMPLATE_READS,
           resources: workloadStackArns,
         }),
+        ...(config.image.kind === 'pull-through-cache'
+          ? [
+              new iam.PolicyStatement({
+                // The deploy preflight: does the pull-through cache hold the tag the tasks pull?
+                sid: 'ReadOwnImageCache',
+                actions: ['ecr:DescribeImages'],
+                resources: [
+                  `arn:${this.partition}:ecr:${this.region}:${this.account}:repository/${cachedRepositoryName(config.image)}`,
+                ],
+              }),
+            ]
+          : []),
       ],
     });
     this.deployRole = deploy.role;

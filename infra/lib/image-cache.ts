@@ -17,6 +17,22 @@ export const ECR_PUBLIC = { url: 'public.ecr.aws', registry: 'ecr-public' } as c
 
 export type PullThroughCacheImage = Extract<ImageSource, { kind: 'pull-through-cache' }>;
 
+/**
+ * The key of the task definition's template metadata that names the image its tasks pull through
+ * the cache rule, for readers that see only the cloud assembly (the deploy's preflight, actions/cdk).
+ */
+export const CACHED_IMAGE_METADATA_KEY = 'gitops:cached-image';
+
+/** The task definition's template metadata: the image to seed, as the configuration gives it. */
+export function cachedImageMetadata(image: PullThroughCacheImage): PullThroughCacheImage {
+  return {
+    kind: image.kind,
+    upstreamRepository: image.upstreamRepository,
+    tag: image.tag,
+    repositoryPrefix: image.repositoryPrefix,
+  };
+}
+
 /** The private repository the cache rule creates for the image: `<prefix>/<upstream repository>`. */
 export function cachedRepositoryName(image: PullThroughCacheImage): string {
   return `${image.repositoryPrefix}/${image.upstreamRepository}`;

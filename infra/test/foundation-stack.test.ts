@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { addEnvironments } from '../lib/build-app.js';
 import { resolveEnvironments, subjectPrefix, type EnvironmentConfig } from '../lib/config.js';
 import { GitHubOidcProviderStack } from '../lib/github-oidc-provider-stack.js';
+import { cachedRepositoryName } from '../lib/image-cache.js';
 import {
   bootstrapNames,
   GITHUB_OIDC_HOST,
@@ -187,6 +188,16 @@ describe(`foundation stack of ${FIRST.name}`, () => {
         Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
         Resource: WORKLOAD_STACK_ARNS,
       }),
+      // The deploy's image preflight: does the cache hold the tag? Only the cached repository.
+      ...(FIRST.image.kind === 'pull-through-cache'
+        ? [
+            expect.objectContaining({
+              Effect: 'Allow',
+              Action: 'ecr:DescribeImages',
+              Resource: `arn:${PARTITION}:ecr:${FIRST.region}:${FIRST.account}:repository/${cachedRepositoryName(FIRST.image)}`,
+            }),
+          ]
+        : []),
     ]);
     expect(statements.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
   });

@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import type { Toolkit } from '@aws-cdk/toolkit-lib';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { toolkitStackName } from '../../../infra/lib/names.js';
@@ -81,7 +82,11 @@ function dispatch(
         github,
         bootstrapClients: (region) => {
           const config = awsClientConfig({ region, action: 'cdk' });
-          return { cloudformation: new CloudFormationClient(config), ssm: new SSMClient(config) };
+          return {
+            cloudformation: new CloudFormationClient(config),
+            ssm: new SSMClient(config),
+            ecr: new ECRClient(config),
+          };
         },
       });
     case 'drift':

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { PowerOutcome } from './sleep.js';
 import { ALLOW_DESTRUCTIVE_LABEL } from '../../../infra/lib/names.js';
 import { UserInputError } from '../../shared/src/errors.js';
 import type { DestructiveChange } from './analyze.js';
 import { checkBootstrap } from './bootstrap-check.js';
+import { cachedImages, checkCachedImages } from './image-cache-check.js';
 import { pullRequestLabels, type GitHubClient, type PullRequestRef } from './comment.js';
 import {
   bootstrapRequirement,
@@ -302,17 +304,21 @@ export async function runDiff(inputs: Inputs, context: RunContext, deps: DiffDep
   }
 }
 
-/** What the deploy needs besides the toolkit: the clients of the bootstrap preflight, for a region. */
+/** What the deploy needs besides the toolkit: the clients of the preflights (bootstrap, image cache), for a region. */
 export interface DeployDeps extends CommandDeps {
   readonly bootstrapClients: (region: string) => {
     readonly cloudformation: CloudFormationClient;
     readonly ssm: SSMClient;
+    readonly ecr: ECRClient;
   };
   /** GitHub, for the review gate (absent without a token). */
   readonly github?: GitHubClient;
 }
 
-/** Checks the environment's bootstrap, then deploys the selected stacks in dependency order. */
+/**
+ * Checks the environment's bootstrap and that the image cache holds the tasks' image, then deploys
+ * the selected stacks in dependency order.
+ */
 export async function runDeploy(inputs: Inputs, context: RunContext, deps: DeployDeps): Promise<DeployOutcome> {
   const { assembly, directory } = await produceAssembly(inputs, deps);
   try {
@@ -323,6 +329,13 @@ export async function runDeploy(inputs: Inputs, context: RunContext, deps: Deplo
     deps.logger.info(
       `${inputs.environment} is bootstrapped (qualifier ${requirement.qualifier}, the foundation's execution policy and boundary).`,
     );
+    const images = cachedImages(stacks);
+    await checkCachedImages(images, clients.ecr);
+    for (const { image } of images) {
+      deps.logger.info(
+        `The pull-through cache ${image.repositoryPrefix} holds ${image.upstreamRepository}:${image.tag}.`,
+      );
+    }
     if (inputs.reviewGate) {
       if (!deps.github || !context.repository) {
         throw new UserInputError(

@@ -22,6 +22,8 @@ import { cdk } from '../../../test/helpers/cdk-cli.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
 import { deployFoundation } from '../../../test/helpers/local-stacks.js';
 import { IamGate } from '../../../test/helpers/iam/gate.js';
+import { seedImageCache } from '../../../test/helpers/image-cache.js';
+import { cacheSeedCommands } from '../../../infra/lib/image-cache.js';
 import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
 import { commentMarker } from '../src/render.js';
 
@@ -61,6 +63,8 @@ describe('actions/cdk against moto and a local GitHub API', () => {
   let destructiveAssembly: string;
   let baseDeploy: ActionRun;
   let unbootstrappedDeploy: ActionRun;
+  let unseededDeploy: ActionRun;
+  let unseededLeftNetwork: boolean;
 
   /** The first configured environment in moto's account and region, with BASE and `overrides`. */
   function config(overrides: ConfigOverrides = {}): EnvironmentConfig {
@@ -138,6 +142,18 @@ describe('actions/cdk against moto and a local GitHub API', () => {
       bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: baseAssembly }),
       gate.env(admin),
     );
+    // A deploy before the image cache is seeded: the image preflight refuses it.
+    unseededDeploy = await runCdkAction(
+      { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct', 'review-gate': 'off' },
+      false,
+    );
+    unseededLeftNetwork = await new CloudFormationClient(motoClientConfig(aws))
+      .send(new DescribeStacksCommand({ StackName: NETWORK }))
+      .then(
+        () => true,
+        () => false,
+      );
+    await seedImageCache(aws, target);
     baseDeploy = await runCdkAction(
       { command: 'deploy', 'assembly-dir': baseAssembly, 'deployment-method': 'direct', 'review-gate': 'off' },
       false,
@@ -160,6 +176,23 @@ describe('actions/cdk against moto and a local GitHub API', () => {
       cdkCommandLine(bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier })),
     );
     expect(unbootstrappedDeploy.outputs.outputs).toBeUndefined();
+  });
+
+  it('refuses to deploy an image the cache does not hold, before any change, with the commands that seed it', async () => {
+    const target = config();
+    if (target.image.kind !== 'pull-through-cache') {
+      // An image of the team's own repository: nothing to seed, nothing to refuse.
+      expect([unseededDeploy.exitCode, unseededDeploy.errors]).toEqual([0, []]);
+      return;
+    }
+    expect(unseededDeploy.exitCode).toBe(1);
+    const errors = unseededDeploy.errors.join('\n');
+    expect(errors).toContain('Nothing was deployed');
+    for (const command of cacheSeedCommands(target.image, target.account, target.region, false)) {
+      expect(errors).toContain(command);
+    }
+    expect(unseededDeploy.outputs.outputs).toBeUndefined();
+    expect(unseededLeftNetwork).toBe(false); // not even the network stack, which comes first
   });
 
   it('deploys the base in dependency order and outputs the stack outputs as JSON', async () => {

@@ -15,6 +15,7 @@ import { cdk } from '../../../test/helpers/cdk-cli.js';
 import { startGitHubApi, type GitHubApi } from '../../../test/helpers/github-api.js';
 import { IamGate } from '../../../test/helpers/iam/gate.js';
 import { deployFoundation } from '../../../test/helpers/local-stacks.js';
+import { seedImageCache } from '../../../test/helpers/image-cache.js';
 import { motoClientConfig, startMoto, type LocalAws } from '../../../test/helpers/moto.js';
 import { commentMarker } from '../src/render.js';
 import { WORKFLOW_LOGIN } from '../src/review-gate.js';
@@ -130,6 +131,7 @@ describe('the review gate of the deploy (bundled cdk action, local AWS, GitHub s
       bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: assemblies.base }),
       gate.env(admin),
     );
+    await seedImageCache(aws, target);
     // What is deployed before the pull requests: the base, deployed by hand (the gate off).
     const first = await deploy(sha(1), assemblies.base, { 'review-gate': 'off' });
     expect([first.exitCode, first.errors]).toEqual([0, []]);

@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { CpuArchitecture, ImageSource } from '../config.js';
-import { cachedRepositoryName, ECR_PUBLIC } from '../image-cache.js';
+import { CACHED_IMAGE_METADATA_KEY, cachedImageMetadata, cachedRepositoryName, ECR_PUBLIC } from '../image-cache.js';
 import { acknowledgeWildcards, INLINE_POLICY_REASON } from '../nag.js';
 import { SCHEDULE_METADATA_KEY, scheduleMetadata, type Schedule } from '../schedule.js';
 
@@ -223,6 +223,11 @@ export class NginxService extends Construct {
       upstreamRegistry: ECR_PUBLIC.registry,
       upstreamRegistryUrl: ECR_PUBLIC.url,
     });
+    // On the task definition, which changes with the image anyway: a new tag adds no change to review.
+    (this.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition).addMetadata(
+      CACHED_IMAGE_METADATA_KEY,
+      cachedImageMetadata(source),
+    );
     // Each tag's first pull must come from outside this VPC (image-cache.ts): `npm run configure
     // -- --show` prints the commands that seed it.
     const repository = ecr.Repository.fromRepositoryName(this, 'CachedRepository', cachedRepositoryName(source));

@@ -180,6 +180,15 @@ const OPERATIONS: Readonly<Record<string, Resolver>> = {
   ],
   'ssm:DescribeSessions': () => [{ action: 'ssm:DescribeSessions', resource: '*' }],
 
+  // ECR: the deploy's image preflight (actions/cdk image-cache-check.ts); DescribeImages is
+  // authorized on the repository (Service Authorization Reference, Amazon ECR, read 2026-12-02)
+  'ecr:DescribeImages': (call, scope) => [
+    {
+      action: 'ecr:DescribeImages',
+      resource: arnOf(call, scope, 'ecr', `repository/${String(param(call, 'repositoryName'))}`),
+    },
+  ],
+
   // ECS (the runtime view is served by the emulator)
   'ecs:ListTasks': (call, scope) => [
     {

@@ -9,13 +9,14 @@ import { bootstrapArgs } from '../../../../infra/lib/names.js';
 import { environment, type ConfigOverrides } from '../../../../infra/test/helpers/app.js';
 import { cdk } from '../../../../test/helpers/cdk-cli.js';
 import { IamGate } from '../../../../test/helpers/iam/gate.js';
+import { seedImageCache } from '../../../../test/helpers/image-cache.js';
 import { deployFoundation } from '../../../../test/helpers/local-stacks.js';
 import { startMoto, type LocalAws } from '../../../../test/helpers/moto.js';
 
 /**
  * One environment of the configuration in the local AWS behind the IAM gate, as an administrator
- * leaves it (docs/setup.md): its foundation deployed and its own CDK bootstrap, ready for the
- * bundled cdk action to deploy assemblies synthesized with `synth`.
+ * leaves it (docs/setup.md): its foundation deployed, its own CDK bootstrap and its image cache
+ * seeded, ready for the bundled cdk action to deploy assemblies synthesized with `synth`.
  */
 export class BootstrappedEnvironment {
   /** The assembly the environment was bootstrapped with (`synth('base', base)`). */
@@ -47,6 +48,7 @@ export class BootstrappedEnvironment {
       bootstrapArgs({ ...target, qualifier: target.bootstrapQualifier }, { app: assembly }),
       gate.env(world.admin),
     );
+    await seedImageCache(aws, environment(name, { ...base, account: aws.account, region: aws.region }));
     return world;
   }
 
