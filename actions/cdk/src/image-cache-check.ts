@@ -15,6 +15,28 @@ import {
 import { awsErrorName, UserInputError, withOperation } from '../../shared/src/errors.js';
 import type { SelectedStack } from './commands.js';
 
+/**
+ * What a field of a cached image may hold: ECR's characters for repository names and tags
+ * (config.ts validates each more strictly). Nothing a shell would read as syntax, so the seed
+ * commands built from them can be printed, even from a pull request's own template, and pasted.
+ */
+const IMAGE_FIELD = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+
+/** The image a task definition resource names in its metadata, if any (undefined when unreadable too). */
+export function cachedImageOf(resource: unknown): PullThroughCacheImage | undefined {
+  const { Type, Metadata } = (resource ?? {}) as { Type?: string; Metadata?: Record<string, unknown> };
+  const image = Metadata?.[CACHED_IMAGE_METADATA_KEY] as Partial<PullThroughCacheImage> | undefined;
+  if (Type !== 'AWS::ECS::TaskDefinition' || image?.kind !== 'pull-through-cache') return undefined;
+  const fields = [image.upstreamRepository, image.tag, image.repositoryPrefix];
+  if (!fields.every((field) => typeof field === 'string' && IMAGE_FIELD.test(field))) return undefined;
+  return {
+    kind: 'pull-through-cache',
+    upstreamRepository: image.upstreamRepository!,
+    tag: image.tag!,
+    repositoryPrefix: image.repositoryPrefix!,
+  };
+}
+
 /** An image a stack's tasks pull through its cache rule. */
 export interface CachedImage {
   readonly stackName: string;
@@ -33,24 +55,17 @@ export function cachedImages(stacks: readonly SelectedStack[]): CachedImage[] {
       Type?: string;
       Metadata?: Record<string, unknown>;
     }>;
-    const found = resources.flatMap(({ Type, Metadata }) => {
-      const image = Metadata?.[CACHED_IMAGE_METADATA_KEY] as Partial<PullThroughCacheImage> | undefined;
-      if (Type !== 'AWS::ECS::TaskDefinition' || image === undefined) return [];
-      const fields = [image.upstreamRepository, image.tag, image.repositoryPrefix];
-      if (image.kind !== 'pull-through-cache' || !fields.every((field) => typeof field === 'string' && field)) {
+    const found = resources.flatMap((resource) => {
+      if (resource.Type !== 'AWS::ECS::TaskDefinition' || resource.Metadata?.[CACHED_IMAGE_METADATA_KEY] === undefined)
+        return [];
+      const image = cachedImageOf(resource);
+      if (!image) {
         throw new UserInputError(
           `${stack.stackName}'s task definition carries unreadable ${CACHED_IMAGE_METADATA_KEY} metadata ` +
-            `(found ${JSON.stringify(image)}): synthesize the cloud assembly again with this repository's CDK app.`,
+            `(found ${JSON.stringify(resource.Metadata[CACHED_IMAGE_METADATA_KEY])}): synthesize the cloud assembly again with this repository's CDK app.`,
         );
       }
-      return [
-        {
-          stackName: stack.stackName,
-          account: stack.account,
-          region: stack.region,
-          image: image as PullThroughCacheImage,
-        },
-      ];
+      return [{ stackName: stack.stackName, account: stack.account, region: stack.region, image }];
     });
     if (found.length === 0 && resources.some(({ Type }) => Type === 'AWS::ECR::PullThroughCacheRule')) {
       throw new UserInputError(

