@@ -25,8 +25,13 @@ const IMAGE_FIELD = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
 /** The image a task definition resource names in its metadata, if any (undefined when unreadable too). */
 export function cachedImageOf(resource: unknown): PullThroughCacheImage | undefined {
   const { Type, Metadata } = (resource ?? {}) as { Type?: string; Metadata?: Record<string, unknown> };
-  const image = Metadata?.[CACHED_IMAGE_METADATA_KEY] as Partial<PullThroughCacheImage> | undefined;
-  if (Type !== 'AWS::ECS::TaskDefinition' || image?.kind !== 'pull-through-cache') return undefined;
+  return Type === 'AWS::ECS::TaskDefinition' ? readableImage(Metadata?.[CACHED_IMAGE_METADATA_KEY]) : undefined;
+}
+
+/** `candidate` as a cached image whose every field matches IMAGE_FIELD, or undefined. */
+export function readableImage(candidate: unknown): PullThroughCacheImage | undefined {
+  const image = candidate as Partial<PullThroughCacheImage> | undefined;
+  if (image?.kind !== 'pull-through-cache') return undefined;
   const fields = [image.upstreamRepository, image.tag, image.repositoryPrefix];
   if (!fields.every((field) => typeof field === 'string' && IMAGE_FIELD.test(field))) return undefined;
   return {

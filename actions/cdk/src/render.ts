@@ -1,6 +1,6 @@
 import type { DestructiveChange, ResourceAction, StackReport } from './analyze.js';
-import { CACHED_IMAGE_METADATA_KEY, cacheSeedCommands } from '../../../infra/lib/image-cache.js';
-import { cachedImageOf } from './image-cache-check.js';
+import { cacheSeedCommands } from '../../../infra/lib/image-cache.js';
+import { readableImage } from './image-cache-check.js';
 import { code, codeLines, fence, html, link, table, text } from './markdown.js';
 import { PRICE_TABLE } from './prices.js';
 import { destructiveChanges, hasChanges, type DiffReport } from './report.js';
@@ -143,12 +143,8 @@ function seedBlock(report: DiffReport): string {
       `> **Seed the image cache before merging**: ${code(stack)} will pull ${code(`${image.upstreamRepository}:${image.tag}`)} through the pull-through cache ${code(image.repositoryPrefix)}, and a tag's first pull cannot come through the VPC's endpoints. Until the cache holds it, the deploy stops before any change.`,
     );
     // The report comes from the pull request's job: commands only from fields a shell cannot
-    // misread (cachedImageOf checks the image's), never from whatever the data file says.
-    if (
-      cachedImageOf({ Type: 'AWS::ECS::TaskDefinition', Metadata: { [CACHED_IMAGE_METADATA_KEY]: image } }) &&
-      ACCOUNT.test(report.account) &&
-      REGION.test(report.region)
-    ) {
+    // misread (readableImage checks the image's), never from whatever the data file says.
+    if (readableImage(image) && ACCOUNT.test(report.account) && REGION.test(report.region)) {
       lines.push(
         `> An administrator of ${code(report.account)} runs, from a machine with internet access and Docker (${code('docs/setup.md')}, "Seed the image cache"):`,
         '>',
