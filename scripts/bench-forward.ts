@@ -33,8 +33,9 @@ const CLI = {
     'connection to the same local nginx (or the built-in HTTP target when nginx is missing) and two plain Node TCP ' +
     'relays in the places of the client and the emulator (what any Node client through a Node agent ' +
     'pays on this machine before it does any work of its own). Loopback only, no ' +
-    'AWS account; bounded in count and time. The load (new connections, one GET each) runs in its own process, ' +
-    'and takes the latency requests through every path in rotating batches of 50, so that the paths are measured ' +
+    'AWS account; bounded in count and time. The load runs in its own process and takes two latency series: ' +
+    "GETs on new connections (each pays the tunnel's connection set-up) and GETs on kept-alive connections (each " +
+    'one round trip through the open tunnel), through every path in rotating batches of 50, so that the paths are measured ' +
     'side by side, after a warm-up round whose figures are dropped. Prints the median of each figure over the rounds. Latency is taken one request at a time by default: on a ' +
     '2-core machine, requests at once measure how the load, the emulator, nginx and the client share the cores.',
   options: {
@@ -66,10 +67,11 @@ function median(values: readonly number[]): number {
 /** The median of each figure over the rounds (CPU only over the rounds that could read it). */
 function medianFigures(rounds: readonly Figures[]): Figures {
   const cpu = rounds.flatMap((figures) => (figures.cpuPerMb === undefined ? [] : [figures.cpuPerMb]));
+  const of = (figure: (figures: Figures) => number): number => median(rounds.map(figure));
   return {
-    mbPerSecond: median(rounds.map((figures) => figures.mbPerSecond)),
-    p50: median(rounds.map((figures) => figures.p50)),
-    p99: median(rounds.map((figures) => figures.p99)),
+    mbPerSecond: of((figures) => figures.mbPerSecond),
+    newConnection: { p50: of((f) => f.newConnection.p50), p99: of((f) => f.newConnection.p99) },
+    openConnection: { p50: of((f) => f.openConnection.p50), p99: of((f) => f.openConnection.p99) },
     cpuPerMb: cpu.length > 0 ? median(cpu) : undefined,
   };
 }
@@ -77,10 +79,17 @@ function medianFigures(rounds: readonly Figures[]): Figures {
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-interface Figures {
-  readonly mbPerSecond: number;
+interface Latency {
   readonly p50: number;
   readonly p99: number;
+}
+
+interface Figures {
+  readonly mbPerSecond: number;
+  /** GET / on a new connection: the tunnel's connection set-up and one round trip. */
+  readonly newConnection: Latency;
+  /** GET / on a kept-alive connection: one round trip through the open tunnel. */
+  readonly openConnection: Latency;
   /** CPU seconds of the client process per MiB downloaded; undefined when it cannot be read. */
   readonly cpuPerMb?: number;
 }
@@ -136,13 +145,17 @@ async function measureRound(
     for (const path of paths) open.push(await path.open());
     // Latency first: right after a download the emulator may still be working through the client's
     // acknowledgements (one per message), and the first requests would measure that backlog.
-    const { samples } = await runLoad<{ samples: number[][] }>([
-      'latency',
-      open.map((session) => session.port).join(','),
-      options.requests,
-      options.concurrency,
-      LATENCY_BATCH,
-    ]);
+    const latency = (connections: 'new' | 'open'): Promise<{ samples: number[][] }> =>
+      runLoad([
+        'latency',
+        connections,
+        open.map((session) => session.port).join(','),
+        options.requests,
+        options.concurrency,
+        LATENCY_BATCH,
+      ]);
+    const newSamples = (await latency('new')).samples;
+    const openSamples = (await latency('open')).samples;
     const throughput = new Map<number, { mbPerSecond: number; cpuPerMb?: number }>();
     for (let i = 0; i < paths.length; i++) {
       const index = (round + i) % paths.length;
@@ -161,10 +174,15 @@ async function measureRound(
         cpuPerMb: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / mb,
       });
     }
-    return paths.map((_, index) => {
-      const sorted = [...samples[index]!].sort((a, b) => a - b);
-      return { ...throughput.get(index)!, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-    });
+    const percentiles = (samples: readonly number[]): Latency => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    };
+    return paths.map((_, index) => ({
+      ...throughput.get(index)!,
+      newConnection: percentiles(newSamples[index]!),
+      openConnection: percentiles(openSamples[index]!),
+    }));
   } finally {
     for (const session of open) await session.stop();
   }
@@ -231,14 +249,18 @@ async function main(): Promise<void> {
   const rows: [string, Figures][] = paths.map((path) => [path.name, medianFigures(samples.get(path.name)!)]);
   const cells = (figures: Figures): string[] => [
     figures.mbPerSecond.toFixed(1),
-    figures.p50.toFixed(2),
-    figures.p99.toFixed(2),
+    figures.newConnection.p50.toFixed(2),
+    figures.newConnection.p99.toFixed(2),
+    figures.openConnection.p50.toFixed(2),
+    figures.openConnection.p99.toFixed(2),
     figures.cpuPerMb === undefined ? 'n/a' : figures.cpuPerMb.toFixed(4),
   ];
   const header = [
     'path',
     `MB/s (${sizeMb} MB)`,
-    `p50 ms (${requests} GET /, ${concurrency} at once)`,
+    'p50 ms new conn',
+    'p99 ms',
+    'p50 ms open conn',
     'p99 ms',
     'client CPU s/MB',
   ];
@@ -261,24 +283,32 @@ async function main(): Promise<void> {
     const range = values.length > 1 ? ` (${low.toFixed(2)}-${high.toFixed(2)})` : '';
     return `${median(values).toFixed(2)}x${range}`;
   };
-  console.log(`\nmedian of ${rounds} ${rounds === 1 ? 'round' : 'rounds'} (range):`);
+  const latencies = (of: Path, to: Path, percentile: 'p50' | 'p99'): string =>
+    `${percentile} new conn ${ratio(of, to, (f) => f.newConnection[percentile])}, ` +
+    `${percentile} open conn ${ratio(of, to, (f) => f.openConnection[percentile])}`;
+  console.log(
+    `\nmedian of ${rounds} ${rounds === 1 ? 'round' : 'rounds'} (range); ${requests} GET / per series, ` +
+      `${concurrency} at once:`,
+  );
   if (pluginPath) {
     console.log(
       `native / plugin: throughput ${ratio(native, pluginPath, (f) => f.mbPerSecond)}, ` +
-        `p50 ${ratio(native, pluginPath, (f) => f.p50)}, p99 ${ratio(native, pluginPath, (f) => f.p99)}, ` +
+        `${latencies(native, pluginPath, 'p50')}, ${latencies(native, pluginPath, 'p99')}, ` +
         `CPU per MB ${ratio(native, pluginPath, (f) => f.cpuPerMb)}`,
     );
-    console.log(`plain relays / plugin: p50 ${ratio(relays, pluginPath, (f) => f.p50)}`);
+    console.log(`plain relays / plugin: ${latencies(relays, pluginPath, 'p50')}`);
   } else {
     console.log(`${PLUGIN_BINARY} is not on PATH: native figures only, no native/plugin ratio.`);
   }
-  console.log(`native / plain relays: p50 ${ratio(native, relays, (f) => f.p50)}`);
+  console.log(`native / plain relays: ${latencies(native, relays, 'p50')}`);
   console.log(
     'Loopback only; the emulator plays the SSM service and agent in its own process, so these figures bound the ' +
       'client, not AWS. Each figure is the median of its rounds. Client CPU is this process for the native engine ' +
       'and the near relay (the load runs in another) and the plugin process for the plugin engine; the direct row ' +
       'has no client. The relays cross the same processes as the native client and the emulator with no protocol: ' +
-      'no Node client through a Node agent answers faster here.',
+      "no Node client through a Node agent answers faster here. A new connection pays the tunnel's set-up (a " +
+      'stream opened through the client, the emulator and a connect to nginx) besides one round trip; an open one ' +
+      'pays the round trip alone.',
   );
 }
 

@@ -103,7 +103,7 @@ export async function startRelayProcess(targetPort: number): Promise<{ readonly 
 
 /**
  * Runs the benchmark's load (bench-load.ts) in its own process and returns what it printed:
- * `latency PORT REQUESTS CONCURRENCY` or `download PORT PATH`.
+ * `latency new|open PORTS REQUESTS CONCURRENCY BATCH` or `download PORT PATH`.
  */
 export async function runLoad<T>(args: readonly (string | number)[]): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', LOAD, ...args.map(String)], {
