@@ -160,12 +160,11 @@ async function measureRound(
     for (let i = 0; i < paths.length; i++) {
       const index = (round + i) % paths.length;
       const path = paths[index]!;
-      const cpuBefore = path.cpu();
-      const download = await runLoad<{ bytes: number; ms: number; digest: string }>([
-        'download',
-        open[index]!.port,
-        '/payload.bin',
-      ]);
+      let cpuBefore: number | undefined;
+      const download = await runLoad<{ bytes: number; ms: number; digest: string }>(
+        ['download', open[index]!.port, '/payload.bin'],
+        { beforeStart: () => (cpuBefore = path.cpu()) }, // after the load's spawn, which this process pays for
+      );
       const cpuAfter = path.cpu();
       if (download.digest !== options.expected) throw new Error(`${path.name}: the download's SHA-256 does not match`);
       const mb = download.bytes / 1024 / 1024;

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from '../../test/helpers/ports.js';
+import { LOAD_READY, LOAD_START } from './bench-load-protocol.js';
 
 const SERVER = fileURLToPath(new URL('./bench-emulator-server.ts', import.meta.url));
 const RELAY = fileURLToPath(new URL('./bench-relay-server.ts', import.meta.url));
@@ -103,16 +104,29 @@ export async function startRelayProcess(targetPort: number): Promise<{ readonly 
 
 /**
  * Runs the benchmark's load (bench-load.ts) in its own process and returns what it printed:
- * `latency new|open PORTS REQUESTS CONCURRENCY BATCH` or `download PORT PATH`.
+ * `latency new|open PORTS REQUESTS CONCURRENCY BATCH` or `download PORT PATH`. The load loads its
+ * modules, says it is ready, and starts when told: `beforeStart` runs in between, so a CPU figure
+ * sampled there leaves out this process's share of spawning it (a fork of a large process).
  */
-export async function runLoad<T>(args: readonly (string | number)[]): Promise<T> {
+export async function runLoad<T>(
+  args: readonly (string | number)[],
+  options: { readonly beforeStart?: () => void } = {},
+): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', LOAD, ...args.map(String)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+    if (stdout.startsWith(`${LOAD_READY}\n`)) {
+      stdout = stdout.slice(LOAD_READY.length + 1);
+      options.beforeStart?.();
+      child.stdin.end(`${LOAD_START}\n`);
+    }
+  });
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  child.stdin.on('error', () => undefined); // a load that failed before reading it: its exit code says why
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);

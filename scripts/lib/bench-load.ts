@@ -2,7 +2,8 @@
  * The load of `npm run bench:forward`, in a process of its own as a browser or curl would be: the
  * engine under test then spends its process (and its CPU figure) on forwarding alone, and the
  * native engine, which runs in the benchmark's process, competes with the load no more than the
- * plugin, which runs in its own. Prints one JSON line and exits.
+ * plugin, which runs in its own. Prints `ready`, waits for `start` on standard input, then prints
+ * one JSON line and exits.
  *
  *   tsx scripts/lib/bench-load.ts latency new|open PORT[,PORT...] REQUESTS CONCURRENCY BATCH
  *       → {"samples":[[ms...] per port]}
@@ -14,7 +15,10 @@
  * sample is one request's round trip through the data channel alone.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { LOAD_READY, LOAD_START } from './bench-load-protocol.js';
 
 interface Fetched {
   readonly bytes: number;
@@ -230,6 +234,10 @@ async function latency(
 const USAGE = "expected 'latency new|open PORT[,PORT...] REQUESTS CONCURRENCY BATCH' or 'download PORT PATH'";
 const [mode, ...rest] = process.argv.slice(2);
 try {
+  // Ready, then wait for the word to start: the benchmark samples its CPU figures in between.
+  console.log(LOAD_READY);
+  const [line] = (await once(createInterface({ input: process.stdin }), 'line')) as [string];
+  if (line !== LOAD_START) throw new Error(`expected '${LOAD_START}' on standard input, got '${line}'`);
   if (mode === 'latency') {
     const [connections, portText = '', ...counts] = rest;
     if (connections !== 'new' && connections !== 'open') throw new Error(`${USAGE}, got '${rest.join(' ')}'`);

@@ -67,10 +67,15 @@ it('times GETs on kept-alive connections, opening another when the server closes
   }
 }, 60_000);
 
-it('times GETs on new connections, one connection each', async () => {
+it('times GETs on new connections, one connection each, and starts only when told', async () => {
   const server = await httpServer({ perConnection: 100 });
   try {
-    const { samples } = await runLoad<{ samples: number[][] }>(['latency', 'new', server.port, 10, 2, 5]);
+    let requestsBeforeStart: number | undefined;
+    const { samples } = await runLoad<{ samples: number[][] }>(['latency', 'new', server.port, 10, 2, 5], {
+      beforeStart: () => (requestsBeforeStart = server.requests()),
+    });
+    // The benchmark samples its CPU figures there: the load is up and has sent nothing yet.
+    expect(requestsBeforeStart).toBe(0);
     expect(samples[0]).toHaveLength(10);
     // A warm-up per request in flight, then one connection per GET.
     expect(server.requests()).toBe(12);
