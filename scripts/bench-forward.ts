@@ -282,9 +282,9 @@ async function main(): Promise<void> {
     const range = values.length > 1 ? ` (${low.toFixed(2)}-${high.toFixed(2)})` : '';
     return `${median(values).toFixed(2)}x${range}`;
   };
-  const latencies = (of: Path, to: Path, percentile: 'p50' | 'p99'): string =>
-    `${percentile} new conn ${ratio(of, to, (f) => f.newConnection[percentile])}, ` +
-    `${percentile} open conn ${ratio(of, to, (f) => f.openConnection[percentile])}`;
+  const latencies = (of: Path, to: Path, which: keyof Latency): string =>
+    `${which} new conn ${ratio(of, to, (f) => f.newConnection[which])}, ` +
+    `${which} open conn ${ratio(of, to, (f) => f.openConnection[which])}`;
   console.log(
     `\nmedian of ${rounds} ${rounds === 1 ? 'round' : 'rounds'} (range); ${requests} GET / per series, ` +
       `${concurrency} at once:`,
