@@ -206,10 +206,10 @@ async function latency(
 ): Promise<number[][]> {
   // One kept-alive connection per request in flight, per port.
   const pools = ports.map((port) => Array.from({ length: concurrency }, () => new KeptAlive(port)));
-  const once = (index: number, worker: number): Promise<number> =>
+  const timed = (index: number, worker: number): Promise<number> =>
     connections === 'open' ? pools[index]![worker]!.get() : fetchOnce(ports[index]!, '/').then((got) => got.ms);
   try {
-    for (const index of ports.keys()) for (let worker = 0; worker < concurrency; worker++) await once(index, worker); // warm up
+    for (const index of ports.keys()) for (let worker = 0; worker < concurrency; worker++) await timed(index, worker); // warm up
     const samples = ports.map((): number[] => []);
     while (samples.some((taken) => taken.length < requests)) {
       for (const index of ports.keys()) {
@@ -219,7 +219,7 @@ async function latency(
           Array.from({ length: concurrency }, async (_, worker) => {
             while (taken.length < target) {
               const slot = taken.push(Number.NaN) - 1;
-              taken[slot] = await once(index, worker);
+              taken[slot] = await timed(index, worker);
             }
           }),
         );
